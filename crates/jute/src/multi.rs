@@ -1,0 +1,228 @@
+//! `multi` and `multiRead`: a sequence of `MultiHeader` + op records, ended by a `done` header.
+
+use crate::codec::{DecodeError, Reader, Record};
+use crate::data::Stat;
+use crate::error_code::ErrorCode;
+use crate::opcode::OpCode;
+use crate::proto::*;
+use crate::request::CreateOp;
+use bytes::{Bytes, BytesMut};
+
+/// One operation inside a `multi` (writes) or `multiRead` (reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultiOp {
+    Create(CreateOp),
+    Delete(DeleteRequest),
+    SetData(SetDataRequest),
+    Check(CheckVersionRequest),
+    GetChildren(GetChildrenRequest),
+    GetData(GetDataRequest),
+}
+
+impl MultiOp {
+    pub fn op_code(&self) -> OpCode {
+        match self {
+            MultiOp::Create(c) => c.op,
+            MultiOp::Delete(_) => OpCode::Delete,
+            MultiOp::SetData(_) => OpCode::SetData,
+            MultiOp::Check(_) => OpCode::Check,
+            MultiOp::GetChildren(_) => OpCode::GetChildren,
+            MultiOp::GetData(_) => OpCode::GetData,
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        match self {
+            MultiOp::Create(c) => &c.path,
+            MultiOp::Delete(r) => &r.path,
+            MultiOp::SetData(r) => &r.path,
+            MultiOp::Check(r) => &r.path,
+            MultiOp::GetChildren(r) => &r.path,
+            MultiOp::GetData(r) => &r.path,
+        }
+    }
+}
+
+const DONE: MultiHeader = MultiHeader {
+    op: -1,
+    done: true,
+    err: -1,
+};
+
+/// Encodes the ops of a `multi`/`multiRead` request body.
+pub fn encode_multi_request(ops: &[MultiOp], out: &mut BytesMut) {
+    for op in ops {
+        MultiHeader {
+            op: op.op_code().as_i32(),
+            done: false,
+            err: -1,
+        }
+        .encode(out);
+        match op {
+            MultiOp::Create(c) => c.encode_body(out),
+            MultiOp::Delete(r) => r.encode(out),
+            MultiOp::SetData(r) => r.encode(out),
+            MultiOp::Check(r) => r.encode(out),
+            MultiOp::GetChildren(r) => r.encode(out),
+            MultiOp::GetData(r) => r.encode(out),
+        }
+    }
+    DONE.encode(out);
+}
+
+/// Decodes the ops of a `multi`/`multiRead` request body.
+pub fn decode_multi_request(r: &mut Reader) -> Result<Vec<MultiOp>, DecodeError> {
+    let mut ops = Vec::new();
+    loop {
+        let h = MultiHeader::decode(r)?;
+        if h.done {
+            return Ok(ops);
+        }
+        let code = OpCode::from_i32(h.op).ok_or(DecodeError::InvalidValue {
+            field: "multi op",
+            value: h.op as i64,
+        })?;
+        ops.push(match code {
+            OpCode::Create | OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl => {
+                MultiOp::Create(CreateOp::decode_body(code, r)?)
+            }
+            OpCode::Delete => MultiOp::Delete(DeleteRequest::decode(r)?),
+            OpCode::SetData => MultiOp::SetData(SetDataRequest::decode(r)?),
+            OpCode::Check => MultiOp::Check(CheckVersionRequest::decode(r)?),
+            OpCode::GetChildren => MultiOp::GetChildren(GetChildrenRequest::decode(r)?),
+            OpCode::GetData => MultiOp::GetData(GetDataRequest::decode(r)?),
+            _ => {
+                return Err(DecodeError::InvalidValue {
+                    field: "multi op",
+                    value: h.op as i64,
+                })
+            }
+        });
+    }
+}
+
+/// The result of one op of a `multi`/`multiRead`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultiResult {
+    /// `op` is the create variant that was asked for; plain `create` answers without a stat.
+    Create {
+        op: OpCode,
+        path: String,
+        stat: Stat,
+    },
+    Delete,
+    SetData {
+        stat: Stat,
+    },
+    Check,
+    GetChildren {
+        children: Vec<String>,
+    },
+    GetData {
+        data: Bytes,
+        stat: Stat,
+    },
+    Error {
+        err: ErrorCode,
+    },
+}
+
+/// Encodes the body of a `multi`/`multiRead` response.
+pub fn encode_multi_response(results: &[MultiResult], out: &mut BytesMut) {
+    for res in results {
+        let (op, err) = match res {
+            MultiResult::Create { op, .. } => (op.as_i32(), 0),
+            MultiResult::Delete => (OpCode::Delete.as_i32(), 0),
+            MultiResult::SetData { .. } => (OpCode::SetData.as_i32(), 0),
+            MultiResult::Check => (OpCode::Check.as_i32(), 0),
+            MultiResult::GetChildren { .. } => (OpCode::GetChildren.as_i32(), 0),
+            MultiResult::GetData { .. } => (OpCode::GetData.as_i32(), 0),
+            MultiResult::Error { err } => (OpCode::Error.as_i32(), err.as_i32()),
+        };
+        MultiHeader {
+            op,
+            done: false,
+            err,
+        }
+        .encode(out);
+        match res {
+            MultiResult::Create { op, path, stat } => {
+                if *op == OpCode::Create {
+                    CreateResponse { path: path.clone() }.encode(out)
+                } else {
+                    Create2Response {
+                        path: path.clone(),
+                        stat: stat.clone(),
+                    }
+                    .encode(out)
+                }
+            }
+            MultiResult::Delete | MultiResult::Check => {}
+            MultiResult::SetData { stat } => stat.encode(out),
+            MultiResult::GetChildren { children } => children.encode(out),
+            MultiResult::GetData { data, stat } => {
+                data.encode(out);
+                stat.encode(out);
+            }
+            MultiResult::Error { err } => err.as_i32().encode(out),
+        }
+    }
+    DONE.encode(out);
+}
+
+/// Decodes the body of a `multi`/`multiRead` response.
+pub fn decode_multi_response(r: &mut Reader) -> Result<Vec<MultiResult>, DecodeError> {
+    let mut results = Vec::new();
+    loop {
+        let h = MultiHeader::decode(r)?;
+        if h.done {
+            return Ok(results);
+        }
+        let code = OpCode::from_i32(h.op).ok_or(DecodeError::InvalidValue {
+            field: "multi result op",
+            value: h.op as i64,
+        })?;
+        results.push(match code {
+            OpCode::Create => MultiResult::Create {
+                op: code,
+                path: String::decode(r)?,
+                stat: Stat::default(),
+            },
+            OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl => {
+                let resp = Create2Response::decode(r)?;
+                MultiResult::Create {
+                    op: code,
+                    path: resp.path,
+                    stat: resp.stat,
+                }
+            }
+            OpCode::Delete => MultiResult::Delete,
+            OpCode::Check => MultiResult::Check,
+            OpCode::SetData => MultiResult::SetData {
+                stat: Stat::decode(r)?,
+            },
+            OpCode::GetChildren => MultiResult::GetChildren {
+                children: Vec::<String>::decode(r)?,
+            },
+            OpCode::GetData => MultiResult::GetData {
+                data: Bytes::decode(r)?,
+                stat: Stat::decode(r)?,
+            },
+            OpCode::Error => {
+                let err = i32::decode(r)?;
+                MultiResult::Error {
+                    err: ErrorCode::from_i32(err).ok_or(DecodeError::InvalidValue {
+                        field: "error code",
+                        value: err as i64,
+                    })?,
+                }
+            }
+            _ => {
+                return Err(DecodeError::InvalidValue {
+                    field: "multi result op",
+                    value: h.op as i64,
+                })
+            }
+        });
+    }
+}
