@@ -1,1 +1,73 @@
-//! consensus
+//! The consensus seam: the only road a write takes into the replicated log.
+//!
+//! The server hands each write to [`Consensus::propose`]; the consensus layer orders it, stamps it
+//! with its zxid (the log index) and the leader's time, makes it durable (a later issue) and
+//! delivers it, in log order, on the committed stream the server's apply task reads. Nothing above
+//! this crate knows whether the log is a single in-memory sequence or a Raft ensemble.
+
+mod clock;
+mod single_node;
+
+pub use clock::{Clock, SystemClock};
+pub use single_node::SingleNode;
+
+use std::sync::Arc;
+
+/// A proposal after the log accepted it: its position and the leader's timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed<P> {
+    /// The log index; ZooKeeper calls it the zxid. Strictly increasing, never reused.
+    pub zxid: i64,
+    /// Milliseconds since the Unix epoch, stamped once by the leader so every replica agrees.
+    pub time_ms: i64,
+    pub payload: P,
+}
+
+/// Committed entries in log order, delivered in batches to the apply task.
+pub type CommittedBatch<P> = Vec<Committed<Arc<P>>>;
+
+/// Why a proposal or barrier could not be taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConsensusError {
+    /// The consensus layer has stopped (shutdown); nothing more will commit.
+    #[error("consensus has shut down")]
+    Shutdown,
+    /// This server cannot reach a quorum, so it accepts no writes.
+    #[error("no quorum")]
+    NoQuorum,
+}
+
+/// This server's part in the ensemble, as the four-letter words report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Standalone,
+    Leader,
+    Follower,
+    Observer,
+}
+
+impl Role {
+    /// The name ZooKeeper prints for the role (`Mode:` in `srvr`, `zk_server_state` in `mntr`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Standalone => "standalone",
+            Role::Leader => "leader",
+            Role::Follower => "follower",
+            Role::Observer => "observer",
+        }
+    }
+}
+
+/// The API the server writes through. Implementations deliver committed entries on the stream they
+/// were built with; `propose` never waits for commitment.
+pub trait Consensus<P>: Send + Sync + 'static {
+    /// Appends a proposal to the log. Proposals from one caller commit in the order proposed.
+    fn propose(&self, payload: Arc<P>) -> Result<(), ConsensusError>;
+
+    /// The zxid a linearizable read must wait for: every entry committed before this call has a
+    /// zxid at or below it (ZooKeeper's `sync`; Raft's ReadIndex).
+    fn read_barrier(&self) -> Result<i64, ConsensusError>;
+
+    /// This server's role right now.
+    fn role(&self) -> Role;
+}

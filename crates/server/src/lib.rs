@@ -1,1 +1,192 @@
-//! server
+//! The Ferrokeeper server: a ZooKeeper-protocol front end over the consensus seam and the data tree.
+//!
+//! The life of a write: a connection decodes it and (in [`connection`]'s pipeline) turns it into a
+//! [`proposal::Proposal`]; consensus orders it and stamps zxid and time; the [`apply`] task applies
+//! it to the tree, fires watches and routes the reply back to the connection, which encodes and
+//! writes it. A read skips consensus and goes straight to the apply task, behind its session's
+//! earlier writes.
+
+pub mod apply;
+pub mod connection;
+pub mod context;
+pub mod four_letter;
+pub mod listener;
+pub mod outbound;
+pub mod proposal;
+pub mod sessions;
+pub mod stats;
+pub mod watches;
+
+use apply::{ApplyInput, ApplyTask};
+use consensus::{Consensus, SingleNode, SystemClock};
+use context::{Limits, ServerContext};
+use proposal::Proposal;
+use sessions::{SessionIdGenerator, SessionTracker};
+use stats::ServerStats;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicI64;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tree::{DataTree, Identity, Txn};
+
+/// What a server needs to start.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub listen: SocketAddr,
+    /// ZooKeeper's basic time unit; session expiry is checked at this granularity.
+    pub tick_time: Duration,
+    /// How often empty containers and expired TTL nodes are looked for.
+    pub container_check_interval: Duration,
+    pub limits: Limits,
+    /// This server's id (`myid`); the top byte of the session ids it issues.
+    pub server_id: u8,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 2181)),
+            tick_time: Duration::from_millis(2000),
+            container_check_interval: Duration::from_secs(60),
+            limits: Limits::default(),
+            server_id: 0,
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A started server. Dropping it does not stop it; call [`RunningServer::shutdown`] or end the runtime.
+pub struct RunningServer {
+    pub local_addr: SocketAddr,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections and stops the background tasks.
+    pub fn shutdown(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Starts a standalone server (an ensemble of one) on the current tokio runtime.
+pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError> {
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: options.listen,
+        source,
+    })?;
+    let tree = DataTree::new();
+    let tracker = Arc::new(SessionTracker::new());
+    let applied_zxid = Arc::new(AtomicI64::new(tree.last_zxid()));
+    let (apply_tx, apply_rx) = mpsc::unbounded_channel();
+    let (committed_tx, mut committed_rx) = mpsc::unbounded_channel();
+    let consensus: Arc<dyn Consensus<Proposal>> = Arc::new(SingleNode::start(
+        tree.last_zxid(),
+        Arc::new(SystemClock),
+        committed_tx,
+    ));
+    let apply_task = ApplyTask::new(tree, Arc::clone(&tracker), Arc::clone(&applied_zxid));
+    let mut tasks = vec![tokio::spawn(apply_task.run(apply_rx))];
+    let forward_tx = apply_tx.clone();
+    tasks.push(tokio::spawn(async move {
+        while let Some(batch) = committed_rx.recv().await {
+            if forward_tx.send(ApplyInput::Committed(batch)).is_err() {
+                return;
+            }
+        }
+    }));
+    let now_ms = consensus::Clock::now_ms(&SystemClock);
+    let ctx = Arc::new(ServerContext::new(
+        apply_tx,
+        consensus,
+        tracker,
+        SessionIdGenerator::new(options.server_id, now_ms),
+        applied_zxid,
+        options.limits.clone(),
+        Arc::new(ServerStats::new()),
+    ));
+    tasks.push(tokio::spawn(expire_sessions(
+        Arc::clone(&ctx),
+        options.tick_time,
+    )));
+    tasks.push(tokio::spawn(sweep_containers(
+        Arc::clone(&ctx),
+        options.container_check_interval,
+    )));
+    tasks.push(tokio::spawn(listener::accept_loop(ctx, listener)));
+    tracing::info!("serving ZooKeeper clients on {local_addr}");
+    Ok(RunningServer { local_addr, tasks })
+}
+
+fn housekeeping(session_id: i64, txn: Txn) -> Arc<Proposal> {
+    Arc::new(Proposal {
+        session_id,
+        origin: None,
+        identity: Arc::new(Identity::default()),
+        txn,
+    })
+}
+
+/// Proposes `CloseSession` for every session silent past its timeout (the leader's job).
+async fn expire_sessions(ctx: Arc<ServerContext>, tick: Duration) {
+    let mut interval = tokio::time::interval((tick / 2).max(Duration::from_millis(10)));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        for session_id in ctx.tracker.take_expired() {
+            tracing::info!("expiring session {session_id:#x}");
+            if ctx
+                .consensus
+                .propose(housekeeping(session_id, Txn::CloseSession))
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// Deletes empty containers and expired TTL nodes, through the log like any write.
+async fn sweep_containers(ctx: Arc<ServerContext>, every: Duration) {
+    let mut interval = tokio::time::interval(every.max(Duration::from_millis(10)));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let now_ms = consensus::Clock::now_ms(&SystemClock);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let inspect = ApplyInput::Inspect(Box::new(move |view| {
+            let _ = tx.send(view.tree.expired_candidates(now_ms));
+        }));
+        if ctx.apply.send(inspect).is_err() {
+            return;
+        }
+        let Ok(paths) = rx.await else { return };
+        for path in paths {
+            if ctx
+                .consensus
+                .propose(housekeeping(0, Txn::DeleteExpired { path }))
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}

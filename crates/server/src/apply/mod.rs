@@ -1,0 +1,310 @@
+//! The apply task: the one task that owns the data tree and the watch manager.
+//!
+//! It reads a single ordered channel carrying committed writes (from consensus) and reads (straight
+//! from connections). Because a connection holds its reads back while its own writes are in flight,
+//! and a read enters this channel before any later write of its session is even proposed, every
+//! session sees its requests answered in order; watch events are queued before the reply of the
+//! write that fired them, so a client sees the event before the data that follows it.
+
+mod reads;
+mod replies;
+
+use crate::outbound::Outbound;
+use crate::proposal::Proposal;
+use crate::sessions::SessionTracker;
+use crate::watches::{ConnId, WatchManager};
+use bytes::Bytes;
+use consensus::CommittedBatch;
+use jute::Request;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tree::{DataTree, Identity, Txn, TxnHeader};
+
+pub use reads::ReadRequest;
+
+/// Sender half for a connection's outbound queue.
+pub type OutboundTx = mpsc::UnboundedSender<Outbound>;
+
+/// Everything the apply task reacts to, in one ordered stream.
+pub enum ApplyInput {
+    /// Entries the log committed, in log order.
+    Committed(CommittedBatch<Proposal>),
+    /// A read (or `sync`, `setWatches`, watch management) from a connection.
+    Read(ReadRequest),
+    /// A connection starting a new session; its `CreateSession` proposal follows.
+    Register {
+        conn_id: ConnId,
+        session_id: i64,
+        outbound: OutboundTx,
+    },
+    /// A connection re-attaching an existing session.
+    Attach {
+        conn_id: ConnId,
+        session_id: i64,
+        passwd: Bytes,
+        timeout_ms: i32,
+        outbound: OutboundTx,
+    },
+    /// A connection closed; forget its watches.
+    Disconnect { conn_id: ConnId },
+    /// A read-only look at the state, for four-letter words and the sweeper.
+    Inspect(Box<dyn FnOnce(&StateView<'_>) + Send>),
+}
+
+/// A read-only view handed to [`ApplyInput::Inspect`] callbacks.
+pub struct StateView<'a> {
+    pub tree: &'a DataTree,
+    pub watches: &'a WatchManager,
+    /// Which connection serves each session on this server.
+    pub session_connections: &'a HashMap<i64, ConnId>,
+}
+
+struct ConnEntry {
+    outbound: OutboundTx,
+    session_id: i64,
+}
+
+/// State owned by the apply task.
+pub struct ApplyTask {
+    tree: DataTree,
+    watches: WatchManager,
+    conns: HashMap<ConnId, ConnEntry>,
+    session_conn: HashMap<i64, ConnId>,
+    tracker: Arc<SessionTracker>,
+    applied_zxid: Arc<AtomicI64>,
+    /// `sync` requests waiting for the apply task to reach their barrier zxid.
+    waiting_syncs: VecDeque<ReadRequest>,
+}
+
+impl ApplyTask {
+    pub fn new(tree: DataTree, tracker: Arc<SessionTracker>, applied_zxid: Arc<AtomicI64>) -> Self {
+        applied_zxid.store(tree.last_zxid(), Ordering::Release);
+        Self {
+            tree,
+            watches: WatchManager::default(),
+            conns: HashMap::new(),
+            session_conn: HashMap::new(),
+            tracker,
+            applied_zxid,
+            waiting_syncs: VecDeque::new(),
+        }
+    }
+
+    /// Runs until every sender of `inputs` is gone.
+    pub async fn run(mut self, mut inputs: mpsc::UnboundedReceiver<ApplyInput>) {
+        let mut batch = Vec::with_capacity(256);
+        while inputs.recv_many(&mut batch, 256).await > 0 {
+            for input in batch.drain(..) {
+                self.handle(input);
+            }
+        }
+        tracing::debug!("apply task stopped");
+    }
+
+    fn handle(&mut self, input: ApplyInput) {
+        match input {
+            ApplyInput::Committed(entries) => {
+                for entry in entries {
+                    self.apply_committed(entry.zxid, entry.time_ms, &entry.payload);
+                }
+                self.release_syncs();
+            }
+            ApplyInput::Read(read) => {
+                if read.barrier_zxid > self.tree.last_zxid() {
+                    self.waiting_syncs.push_back(read);
+                } else {
+                    self.serve_read(read);
+                }
+            }
+            ApplyInput::Register {
+                conn_id,
+                session_id,
+                outbound,
+            } => {
+                self.conns.insert(
+                    conn_id,
+                    ConnEntry {
+                        outbound,
+                        session_id,
+                    },
+                );
+            }
+            ApplyInput::Attach {
+                conn_id,
+                session_id,
+                passwd,
+                timeout_ms,
+                outbound,
+            } => self.attach(conn_id, session_id, passwd, timeout_ms, outbound),
+            ApplyInput::Disconnect { conn_id } => {
+                self.watches.drop_connection(conn_id);
+                if let Some(entry) = self.conns.remove(&conn_id) {
+                    if self.session_conn.get(&entry.session_id) == Some(&conn_id) {
+                        self.session_conn.remove(&entry.session_id);
+                    }
+                }
+            }
+            ApplyInput::Inspect(f) => f(&StateView {
+                tree: &self.tree,
+                watches: &self.watches,
+                session_connections: &self.session_conn,
+            }),
+        }
+    }
+
+    fn send(&self, conn_id: ConnId, msg: Outbound) {
+        if let Some(conn) = self.conns.get(&conn_id) {
+            // A closed receiver means the connection is going away; its Disconnect follows.
+            let _ = conn.outbound.send(msg);
+        }
+    }
+
+    fn attach(
+        &mut self,
+        conn_id: ConnId,
+        session_id: i64,
+        passwd: Bytes,
+        timeout_ms: i32,
+        outbound: OutboundTx,
+    ) {
+        let valid = self
+            .tree
+            .session(session_id)
+            .is_some_and(|s| s.passwd == passwd);
+        if !valid {
+            let _ = outbound.send(Outbound::Expired);
+            return;
+        }
+        if let Some(old) = self.session_conn.insert(session_id, conn_id) {
+            if old != conn_id {
+                // The session moved to a new connection: the old one must stop serving it.
+                self.send(old, Outbound::Close);
+            }
+        }
+        self.tracker
+            .register(session_id, u32::try_from(timeout_ms).unwrap_or(0));
+        let _ = outbound.send(Outbound::Connected {
+            session_id,
+            timeout_ms,
+            passwd,
+        });
+        self.conns.insert(
+            conn_id,
+            ConnEntry {
+                outbound,
+                session_id,
+            },
+        );
+    }
+
+    fn apply_committed(&mut self, zxid: i64, time_ms: i64, proposal: &Proposal) {
+        let header = TxnHeader {
+            zxid,
+            time_ms,
+            session_id: proposal.session_id,
+        };
+        let applied = self.tree.apply(&header, &proposal.identity, &proposal.txn);
+        self.applied_zxid.store(zxid, Ordering::Release);
+        for trigger in &applied.triggers {
+            for conn in self.watches.trigger(&trigger.path, trigger.event) {
+                self.send(
+                    conn,
+                    Outbound::Event {
+                        event: trigger.event,
+                        path: Arc::clone(&trigger.path),
+                        zxid,
+                    },
+                );
+            }
+        }
+        let ok = applied.result.is_ok();
+        match &proposal.txn {
+            Txn::CreateSession { timeout_ms, passwd } if ok => {
+                self.tracker
+                    .register(proposal.session_id, u32::try_from(*timeout_ms).unwrap_or(0));
+                if let Some(origin) = proposal.origin {
+                    self.session_conn
+                        .insert(proposal.session_id, origin.conn_id);
+                    self.send(
+                        origin.conn_id,
+                        Outbound::Connected {
+                            session_id: proposal.session_id,
+                            timeout_ms: *timeout_ms,
+                            passwd: passwd.clone(),
+                        },
+                    );
+                }
+                return;
+            }
+            Txn::CloseSession if ok => {
+                self.tracker.remove(proposal.session_id);
+                if let Some(origin) = proposal.origin {
+                    self.send(
+                        origin.conn_id,
+                        replies::write_reply(origin, zxid, applied.result),
+                    );
+                }
+                if let Some(conn) = self.session_conn.remove(&proposal.session_id) {
+                    self.send(conn, Outbound::Close);
+                }
+                return;
+            }
+            _ => {}
+        }
+        if let Some(origin) = proposal.origin {
+            self.send(
+                origin.conn_id,
+                replies::write_reply(origin, zxid, applied.result),
+            );
+        }
+    }
+
+    fn release_syncs(&mut self) {
+        while self
+            .waiting_syncs
+            .front()
+            .is_some_and(|r| r.barrier_zxid <= self.tree.last_zxid())
+        {
+            if let Some(read) = self.waiting_syncs.pop_front() {
+                self.serve_read(read);
+            }
+        }
+    }
+
+    fn serve_read(&mut self, read: ReadRequest) {
+        let conn_id = read.conn_id;
+        let reply = reads::serve(&self.tree, &mut self.watches, read);
+        for event in reply.events {
+            self.send(conn_id, event);
+        }
+        self.send(conn_id, reply.reply);
+    }
+}
+
+/// Builds a read request for the apply task.
+pub fn read_request(
+    conn_id: ConnId,
+    session_id: i64,
+    xid: i32,
+    identity: Arc<Identity>,
+    request: Request,
+    barrier_zxid: i64,
+) -> ApplyInput {
+    ApplyInput::Read(ReadRequest {
+        conn_id,
+        session_id,
+        xid,
+        identity,
+        request,
+        barrier_zxid,
+        prep_error: None,
+    })
+}
+
+impl std::fmt::Debug for StateView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateView").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,386 @@
+//! One client connection: the handshake, then requests in and replies and events out.
+//!
+//! One task per connection, so a slow or stalled client only ever blocks itself. Replies and
+//! events are drained from the outbound queue in batches and written with one syscall.
+
+mod auth;
+mod pipeline;
+
+use crate::apply::{ApplyInput, OutboundTx};
+use crate::context::ServerContext;
+use crate::four_letter;
+use crate::outbound::{encode_event, encode_reply, Outbound, ReplyBody};
+use crate::proposal::{Origin, Proposal};
+use crate::sessions::{new_password, Liveness};
+use bytes::{Bytes, BytesMut};
+use jute::proto::RequestHeader;
+use jute::{xid, ConnectRequest, ConnectResponse, ErrorCode, Frame, FrameDecoder, OpCode};
+use jute::{Id, Reader, Record, Request};
+use pipeline::Pipeline;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tree::{Identity, Txn};
+
+/// How many queued replies/events one write batch takes.
+const WRITE_BATCH: usize = 256;
+
+/// Why a connection ended abnormally (logged, never sent to the client).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("bad frame: {0}")]
+    Frame(#[from] jute::FrameError),
+    #[error("malformed packet: {0}")]
+    Decode(#[from] jute::DecodeError),
+    #[error("unknown op code {0}")]
+    UnknownOp(i32),
+    #[error("client has seen zxid {client:#x}, this server only {server:#x}")]
+    ZxidAhead { client: i64, server: i64 },
+    #[error("server shutting down")]
+    Shutdown,
+    #[error("authentication failed")]
+    AuthFailed,
+}
+
+impl From<pipeline::PipelineError> for ConnectionError {
+    fn from(_: pipeline::PipelineError) -> Self {
+        ConnectionError::Shutdown
+    }
+}
+
+/// Serves one accepted socket until it closes.
+pub async fn serve(ctx: Arc<ServerContext>, stream: TcpStream, peer: SocketAddr) {
+    let conn_id = ctx.next_conn_id();
+    let mut conn = Connection {
+        ctx,
+        stream,
+        peer,
+        conn_id,
+        decoder: None,
+        read_buf: BytesMut::with_capacity(16 * 1024),
+        write_buf: BytesMut::with_capacity(16 * 1024),
+    };
+    let result = conn.run().await;
+    match &result {
+        Ok(()) => tracing::debug!(%peer, conn_id, "connection closed"),
+        Err(ConnectionError::Io(e)) => tracing::debug!(%peer, conn_id, "connection closed: {e}"),
+        Err(e) => tracing::warn!(%peer, conn_id, "closing connection: {e}"),
+    }
+    let _ = conn.ctx.apply.send(ApplyInput::Disconnect { conn_id });
+}
+
+struct Connection {
+    ctx: Arc<ServerContext>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    conn_id: u64,
+    decoder: Option<FrameDecoder>,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+}
+
+/// The live half of a connection, after the handshake.
+struct Session {
+    id: i64,
+    identity: Arc<Identity>,
+    liveness: Arc<Liveness>,
+    pipeline: Pipeline,
+    outbound: mpsc::UnboundedReceiver<Outbound>,
+    /// Arrival times of requests in flight, for latency statistics (replies come back in order).
+    started: std::collections::VecDeque<Instant>,
+    read_only_reply: Option<bool>,
+}
+
+impl Connection {
+    async fn run(&mut self) -> Result<(), ConnectionError> {
+        self.decoder = Some(FrameDecoder::new(self.ctx.limits.max_buffer));
+        let first = match self.next_frame().await? {
+            Some(frame) => frame,
+            None => return Ok(()),
+        };
+        let connect = match first {
+            Frame::FourLetterWord(word) => {
+                let text = four_letter::answer(&self.ctx, word).await;
+                self.stream.write_all(text.as_bytes()).await?;
+                self.stream.shutdown().await?;
+                return Ok(());
+            }
+            Frame::Packet(body) => ConnectRequest::from_bytes(body)?,
+        };
+        let Some(mut session) = self.handshake(connect).await? else {
+            return Ok(());
+        };
+        self.serve_session(&mut session).await
+    }
+
+    /// Reads until one whole frame is buffered; `None` at a clean end of stream.
+    async fn next_frame(&mut self) -> Result<Option<Frame>, ConnectionError> {
+        loop {
+            if let Some(decoder) = self.decoder.as_mut() {
+                if let Some(frame) = decoder.decode(&mut self.read_buf)? {
+                    return Ok(Some(frame));
+                }
+            }
+            if self.stream.read_buf(&mut self.read_buf).await? == 0 {
+                return Ok(None);
+            }
+        }
+    }
+
+    async fn handshake(&mut self, req: ConnectRequest) -> Result<Option<Session>, ConnectionError> {
+        let server_zxid = self.ctx.applied_zxid();
+        if req.last_zxid_seen > server_zxid {
+            // The client saw a newer state elsewhere; serving it here would travel back in time.
+            return Err(ConnectionError::ZxidAhead {
+                client: req.last_zxid_seen,
+                server: server_zxid,
+            });
+        }
+        let timeout_ms = self.ctx.limits.negotiate_timeout(req.timeout_ms);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let identity = Arc::new(Identity {
+            ids: vec![Id::new("ip", self.peer.ip().to_string())],
+        });
+        let session_id = if req.session_id == 0 {
+            self.create_session(tx, timeout_ms, &identity)?
+        } else {
+            self.ctx
+                .apply
+                .send(ApplyInput::Attach {
+                    conn_id: self.conn_id,
+                    session_id: req.session_id,
+                    passwd: req.passwd.clone(),
+                    timeout_ms,
+                    outbound: tx,
+                })
+                .map_err(|_| ConnectionError::Shutdown)?;
+            req.session_id
+        };
+        let read_only_reply = req.read_only.map(|_| false);
+        let response = match rx.recv().await {
+            Some(Outbound::Connected {
+                session_id,
+                timeout_ms,
+                passwd,
+            }) => ConnectResponse {
+                protocol_version: 0,
+                timeout_ms,
+                session_id,
+                passwd,
+                read_only: read_only_reply,
+            },
+            Some(_) => {
+                // Expired or closed before it started: ZooKeeper's "session expired" answer.
+                let response = ConnectResponse {
+                    protocol_version: 0,
+                    timeout_ms: 0,
+                    session_id: 0,
+                    passwd: Bytes::from_static(&[0u8; 16]),
+                    read_only: read_only_reply,
+                };
+                self.write_record(&response).await?;
+                tracing::info!(peer = %self.peer, "session {session_id:#x} expired or invalid");
+                return Ok(None);
+            }
+            None => return Err(ConnectionError::Shutdown),
+        };
+        self.write_record(&response).await?;
+        tracing::debug!(peer = %self.peer, "session {session_id:#x} established, timeout {timeout_ms} ms");
+        Ok(Some(Session {
+            id: session_id,
+            identity,
+            liveness: self.ctx.tracker.register(session_id, timeout_ms as u32),
+            pipeline: Pipeline::new(self.conn_id, session_id),
+            outbound: rx,
+            started: std::collections::VecDeque::new(),
+            read_only_reply,
+        }))
+    }
+
+    fn create_session(
+        &self,
+        outbound: OutboundTx,
+        timeout_ms: i32,
+        identity: &Arc<Identity>,
+    ) -> Result<i64, ConnectionError> {
+        let session_id = self.ctx.session_ids.next_id();
+        self.ctx
+            .apply
+            .send(ApplyInput::Register {
+                conn_id: self.conn_id,
+                session_id,
+                outbound,
+            })
+            .map_err(|_| ConnectionError::Shutdown)?;
+        self.ctx
+            .consensus
+            .propose(Arc::new(Proposal {
+                session_id,
+                origin: Some(Origin {
+                    conn_id: self.conn_id,
+                    xid: 0,
+                    op: OpCode::CreateSession,
+                }),
+                identity: Arc::clone(identity),
+                txn: Txn::CreateSession {
+                    timeout_ms,
+                    passwd: new_password(),
+                },
+            }))
+            .map_err(|_| ConnectionError::Shutdown)?;
+        Ok(session_id)
+    }
+
+    async fn write_record(&mut self, record: &impl Record) -> Result<(), ConnectionError> {
+        let mut out = BytesMut::new();
+        out.extend_from_slice(&[0u8; 4]);
+        record.encode(&mut out);
+        crate::outbound::patch_length(&mut out, 0);
+        self.stream.write_all(&out).await?;
+        Ok(())
+    }
+
+    async fn serve_session(&mut self, s: &mut Session) -> Result<(), ConnectionError> {
+        let _ = s.read_only_reply;
+        let mut batch = Vec::with_capacity(WRITE_BATCH);
+        loop {
+            let may_read =
+                s.pipeline.outstanding() < self.ctx.limits.max_outstanding_per_connection;
+            tokio::select! {
+                biased;
+                n = s.outbound.recv_many(&mut batch, WRITE_BATCH) => {
+                    if n == 0 {
+                        return Err(ConnectionError::Shutdown);
+                    }
+                    let close = self.encode_outbound(s, &mut batch)?;
+                    self.flush().await?;
+                    if close {
+                        return Ok(());
+                    }
+                }
+                read = self.stream.read_buf(&mut self.read_buf), if may_read => {
+                    if read? == 0 {
+                        return Ok(());
+                    }
+                    self.process_frames(s).await?;
+                }
+            }
+        }
+    }
+
+    /// Encodes a batch of outbound messages; true if the connection must close afterwards.
+    fn encode_outbound(
+        &mut self,
+        s: &mut Session,
+        batch: &mut Vec<Outbound>,
+    ) -> Result<bool, ConnectionError> {
+        let mut close = false;
+        for msg in batch.drain(..) {
+            match msg {
+                Outbound::Reply {
+                    xid,
+                    zxid,
+                    err,
+                    body,
+                    write,
+                } => {
+                    encode_reply(xid, zxid, err, &body, &mut self.write_buf);
+                    if let Some(t) = s.started.pop_front() {
+                        self.ctx
+                            .stats
+                            .record_latency_us(t.elapsed().as_micros() as u64);
+                    }
+                    s.pipeline.replied(&self.ctx, write)?;
+                }
+                Outbound::Event { event, path, zxid } => {
+                    encode_event(event, &path, zxid, &mut self.write_buf)
+                }
+                Outbound::Close | Outbound::Expired => close = true,
+                Outbound::Connected { .. } => {}
+            }
+            self.ctx.stats.packets_sent.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(close)
+    }
+
+    async fn flush(&mut self) -> Result<(), ConnectionError> {
+        if !self.write_buf.is_empty() {
+            self.stream.write_all(&self.write_buf).await?;
+            self.write_buf.clear();
+        }
+        Ok(())
+    }
+
+    async fn process_frames(&mut self, s: &mut Session) -> Result<(), ConnectionError> {
+        loop {
+            let frame = match self.decoder.as_mut() {
+                Some(decoder) => decoder.decode(&mut self.read_buf)?,
+                None => None,
+            };
+            let Some(Frame::Packet(body)) = frame else {
+                break;
+            };
+            self.ctx
+                .stats
+                .packets_received
+                .fetch_add(1, Ordering::Relaxed);
+            s.liveness.touch(self.ctx.tracker.now_ms());
+            let mut reader = Reader::new(body);
+            let header = RequestHeader::decode(&mut reader)?;
+            let op = OpCode::from_i32(header.op).ok_or(ConnectionError::UnknownOp(header.op))?;
+            let request = Request::decode(op, &mut reader)?;
+            match request {
+                Request::Ping => {
+                    let zxid = self.ctx.applied_zxid();
+                    encode_reply(
+                        xid::PING,
+                        zxid,
+                        ErrorCode::Ok,
+                        &ReplyBody::Empty,
+                        &mut self.write_buf,
+                    );
+                }
+                Request::Auth(packet) => {
+                    let super_digest = self.ctx.limits.super_digest.as_deref();
+                    match auth::authenticate(&s.identity, &packet, super_digest) {
+                        Some(identity) => {
+                            s.identity = Arc::new(identity);
+                            encode_reply(
+                                xid::AUTH,
+                                0,
+                                ErrorCode::Ok,
+                                &ReplyBody::Empty,
+                                &mut self.write_buf,
+                            );
+                        }
+                        None => {
+                            tracing::info!(peer = %self.peer, scheme = %packet.scheme, "authentication failed");
+                            encode_reply(
+                                xid::AUTH,
+                                0,
+                                ErrorCode::AuthFailed,
+                                &ReplyBody::Empty,
+                                &mut self.write_buf,
+                            );
+                            self.flush().await?;
+                            return Err(ConnectionError::AuthFailed);
+                        }
+                    }
+                }
+                request => {
+                    s.started.push_back(Instant::now());
+                    s.pipeline
+                        .submit(&self.ctx, header.xid, request, &s.identity)?;
+                }
+            }
+        }
+        let _ = s.id;
+        self.flush().await
+    }
+}

@@ -1,0 +1,192 @@
+//! Per-session FIFO on one connection ("prep" and routing).
+//!
+//! Writes go to consensus; reads go straight to the apply task. A read must see its session's
+//! earlier writes and be answered after them, so while any write of this session is in flight,
+//! reads (and everything after them) wait here in arrival order. Writes never wait behind writes:
+//! consensus keeps their order.
+
+use crate::apply::{read_request, ApplyInput};
+use crate::context::ServerContext;
+use crate::proposal::{Origin, Proposal};
+use jute::{ErrorCode, OpCode, Request};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use tree::{Identity, Txn};
+
+/// A request that could not be sent on yet.
+enum Held {
+    Write(Arc<Proposal>),
+    Read(ApplyInput),
+}
+
+/// The ordering state of one connection.
+pub struct Pipeline {
+    conn_id: u64,
+    session_id: i64,
+    writes_in_flight: usize,
+    /// Requests sent on and not yet answered, plus held ones.
+    outstanding: usize,
+    held: VecDeque<Held>,
+}
+
+/// Why the connection must stop.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("the server is shutting down")]
+    Shutdown,
+}
+
+impl Pipeline {
+    pub fn new(conn_id: u64, session_id: i64) -> Self {
+        Self {
+            conn_id,
+            session_id,
+            writes_in_flight: 0,
+            outstanding: 0,
+            held: VecDeque::new(),
+        }
+    }
+
+    /// Requests awaiting replies (for backpressure).
+    pub fn outstanding(&self) -> usize {
+        self.outstanding
+    }
+
+    /// Routes one decoded request.
+    pub fn submit(
+        &mut self,
+        ctx: &ServerContext,
+        xid: i32,
+        request: Request,
+        identity: &Arc<Identity>,
+    ) -> Result<(), PipelineError> {
+        self.outstanding += 1;
+        let origin = Origin {
+            conn_id: self.conn_id,
+            xid,
+            op: request.op_code(),
+        };
+        match prepare(ctx, request) {
+            Prepared::Write(txn) => {
+                let proposal = Arc::new(Proposal {
+                    session_id: self.session_id,
+                    origin: Some(origin),
+                    identity: Arc::clone(identity),
+                    txn,
+                });
+                if self.held.is_empty() {
+                    self.propose(ctx, proposal)?;
+                } else {
+                    self.held.push_back(Held::Write(proposal));
+                }
+            }
+            Prepared::Read {
+                request,
+                barrier_zxid,
+                error,
+            } => {
+                let mut input = read_request(
+                    self.conn_id,
+                    self.session_id,
+                    xid,
+                    Arc::clone(identity),
+                    request,
+                    barrier_zxid,
+                );
+                if let (ApplyInput::Read(read), Some(err)) = (&mut input, error) {
+                    read.prep_error = Some(err);
+                }
+                if self.held.is_empty() && self.writes_in_flight == 0 {
+                    ctx.apply.send(input).map_err(|_| PipelineError::Shutdown)?;
+                } else {
+                    self.held.push_back(Held::Read(input));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn propose(&mut self, ctx: &ServerContext, p: Arc<Proposal>) -> Result<(), PipelineError> {
+        self.writes_in_flight += 1;
+        ctx.consensus
+            .propose(p)
+            .map_err(|_| PipelineError::Shutdown)
+    }
+
+    /// A reply left for the client; `write` says whether it answered a write.
+    pub fn replied(&mut self, ctx: &ServerContext, write: bool) -> Result<(), PipelineError> {
+        self.outstanding = self.outstanding.saturating_sub(1);
+        if write {
+            self.writes_in_flight = self.writes_in_flight.saturating_sub(1);
+        }
+        while let Some(next) = self.held.front() {
+            match next {
+                Held::Read(_) if self.writes_in_flight > 0 => break,
+                _ => {}
+            }
+            match self.held.pop_front() {
+                Some(Held::Write(p)) => self.propose(ctx, p)?,
+                Some(Held::Read(input)) => {
+                    ctx.apply.send(input).map_err(|_| PipelineError::Shutdown)?
+                }
+                None => break,
+            }
+        }
+        Ok(())
+    }
+}
+
+enum Prepared {
+    Write(Txn),
+    Read {
+        request: Request,
+        barrier_zxid: i64,
+        /// An error decided before the apply task (e.g. a disabled feature), answered in order.
+        error: Option<ErrorCode>,
+    },
+}
+
+/// Turns a request into a txn for consensus or a read for the apply task.
+fn prepare(ctx: &ServerContext, request: Request) -> Prepared {
+    let read = |request, error| Prepared::Read {
+        request,
+        barrier_zxid: 0,
+        error,
+    };
+    match request {
+        Request::Create(c) => {
+            let ttl_mode = jute::CreateMode::from_flags(c.flags).is_ok_and(|m| m.is_ttl());
+            if (ttl_mode || c.op == OpCode::CreateTtl) && !ctx.limits.extended_types_enabled {
+                return read(Request::Create(c), Some(ErrorCode::Unimplemented));
+            }
+            Prepared::Write(Txn::Create(c))
+        }
+        Request::Delete(q) => Prepared::Write(Txn::Delete(q)),
+        Request::SetData(q) => Prepared::Write(Txn::SetData(q)),
+        Request::SetAcl(q) => Prepared::Write(Txn::SetAcl(q)),
+        Request::Check(q) => Prepared::Write(Txn::Check(q)),
+        Request::Multi(ops) => {
+            let ttl = ops.iter().any(|op| match op {
+                jute::MultiOp::Create(c) => {
+                    c.op == OpCode::CreateTtl
+                        || jute::CreateMode::from_flags(c.flags).is_ok_and(|m| m.is_ttl())
+                }
+                _ => false,
+            });
+            if ttl && !ctx.limits.extended_types_enabled {
+                return read(Request::Multi(ops), Some(ErrorCode::Unimplemented));
+            }
+            Prepared::Write(Txn::Multi(ops))
+        }
+        Request::CloseSession => Prepared::Write(Txn::CloseSession),
+        Request::Sync(q) => Prepared::Read {
+            request: Request::Sync(q),
+            // A failed barrier means shutdown; the apply task is going away too.
+            barrier_zxid: ctx.consensus.read_barrier().unwrap_or(0),
+            error: None,
+        },
+        Request::Reconfig(q) => read(Request::Reconfig(q), Some(ErrorCode::ReconfigDisabled)),
+        Request::Sasl(q) => read(Request::Sasl(q), Some(ErrorCode::Unimplemented)),
+        other => read(other, None),
+    }
+}

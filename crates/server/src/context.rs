@@ -1,0 +1,94 @@
+//! What every connection shares: the way into the apply task and consensus, and the limits.
+
+use crate::apply::ApplyInput;
+use crate::proposal::Proposal;
+use crate::sessions::{SessionIdGenerator, SessionTracker};
+use crate::stats::ServerStats;
+use consensus::Consensus;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// The settings the request pipeline enforces (derived from the server configuration).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// `jute.maxbuffer`.
+    pub max_buffer: usize,
+    pub min_session_timeout_ms: i32,
+    pub max_session_timeout_ms: i32,
+    /// Requests one connection may have in flight before the server stops reading from it.
+    pub max_outstanding_per_connection: usize,
+    /// Connections one client IP may hold; 0 means no limit (`maxClientCnxns`).
+    pub max_client_cnxns: usize,
+    /// `super:<base64 sha1>`: authenticating with this digest grants every permission.
+    pub super_digest: Option<String>,
+    /// TTL nodes are accepted only when extended types are enabled, as in ZooKeeper.
+    pub extended_types_enabled: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_buffer: jute::frame::DEFAULT_MAX_BUFFER,
+            min_session_timeout_ms: 4_000,
+            max_session_timeout_ms: 40_000,
+            max_outstanding_per_connection: 1_000,
+            max_client_cnxns: 60,
+            super_digest: None,
+            extended_types_enabled: false,
+        }
+    }
+}
+
+impl Limits {
+    /// Clamps a client's requested session timeout into the configured range, as ZooKeeper does.
+    pub fn negotiate_timeout(&self, requested_ms: i32) -> i32 {
+        requested_ms
+            .max(self.min_session_timeout_ms)
+            .min(self.max_session_timeout_ms)
+    }
+}
+
+/// Shared by the listener and every connection task.
+pub struct ServerContext {
+    pub apply: mpsc::UnboundedSender<ApplyInput>,
+    pub consensus: Arc<dyn Consensus<Proposal>>,
+    pub tracker: Arc<SessionTracker>,
+    pub session_ids: SessionIdGenerator,
+    /// The zxid of the last txn the apply task applied.
+    pub applied_zxid: Arc<AtomicI64>,
+    pub limits: Limits,
+    pub stats: Arc<ServerStats>,
+    next_conn_id: AtomicU64,
+}
+
+impl ServerContext {
+    pub fn new(
+        apply: mpsc::UnboundedSender<ApplyInput>,
+        consensus: Arc<dyn Consensus<Proposal>>,
+        tracker: Arc<SessionTracker>,
+        session_ids: SessionIdGenerator,
+        applied_zxid: Arc<AtomicI64>,
+        limits: Limits,
+        stats: Arc<ServerStats>,
+    ) -> Self {
+        Self {
+            apply,
+            consensus,
+            tracker,
+            session_ids,
+            applied_zxid,
+            limits,
+            stats,
+            next_conn_id: AtomicU64::new(1),
+        }
+    }
+
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn applied_zxid(&self) -> i64 {
+        self.applied_zxid.load(Ordering::Acquire)
+    }
+}

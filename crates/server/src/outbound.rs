@@ -1,0 +1,130 @@
+//! What the apply task (and the connection itself) sends back to a client connection.
+//!
+//! Replies travel as typed values and are encoded on the connection's own task, so serialisation
+//! runs in parallel across connections instead of on the single apply task. A watch event carries
+//! the path as a shared `Arc<str>`: one allocation however many watchers receive it.
+
+use bytes::{Bytes, BytesMut};
+use jute::proto::{ReplyHeader, WatcherEvent};
+use jute::{multi, Acl, ClientInfo, ErrorCode, EventType, KeeperState, MultiResult, Record, Stat};
+use std::sync::Arc;
+
+/// The body that follows a successful reply header; each variant is laid out as the jute response
+/// record of the ops that use it (e.g. `Data` = `GetDataResponse`, `Children2` = `GetChildren2Response`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyBody {
+    Empty,
+    Stat(Stat),
+    Data { data: Bytes, stat: Stat },
+    Children(Vec<String>),
+    Children2 { children: Vec<String>, stat: Stat },
+    Create(String),
+    Create2 { path: String, stat: Stat },
+    Acl { acl: Vec<Acl>, stat: Stat },
+    Multi(Vec<MultiResult>),
+    Path(String),
+    Paths(Vec<String>),
+    Count(i32),
+    WhoAmI(Vec<ClientInfo>),
+}
+
+/// A message for one connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    /// A reply to request `xid`. `write` marks replies to writes, which release held reads.
+    Reply {
+        xid: i32,
+        zxid: i64,
+        err: ErrorCode,
+        body: ReplyBody,
+        write: bool,
+    },
+    /// A watch notification.
+    Event {
+        event: EventType,
+        path: Arc<str>,
+        zxid: i64,
+    },
+    /// The handshake finished: the session exists (new or re-attached).
+    Connected {
+        session_id: i64,
+        timeout_ms: i32,
+        passwd: Bytes,
+    },
+    /// The handshake named a session that is gone or gave the wrong password.
+    Expired,
+    /// Flush what is queued, then close the connection (session closed, expired or moved).
+    Close,
+}
+
+/// Appends one length-prefixed reply frame to `out`.
+pub fn encode_reply(xid: i32, zxid: i64, err: ErrorCode, body: &ReplyBody, out: &mut BytesMut) {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; 4]);
+    ReplyHeader {
+        xid,
+        zxid,
+        err: err.as_i32(),
+    }
+    .encode(out);
+    if err.is_ok() {
+        encode_body(body, out);
+    }
+    patch_length(out, start);
+}
+
+/// Appends one length-prefixed watch notification frame to `out`.
+pub fn encode_event(event: EventType, path: &str, zxid: i64, out: &mut BytesMut) {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; 4]);
+    ReplyHeader {
+        xid: jute::xid::NOTIFICATION,
+        zxid,
+        err: 0,
+    }
+    .encode(out);
+    WatcherEvent {
+        event_type: event as i32,
+        state: KeeperState::SyncConnected as i32,
+        path: path.to_owned(),
+    }
+    .encode(out);
+    patch_length(out, start);
+}
+
+/// Writes the frame length into the 4 bytes reserved at `start`.
+pub fn patch_length(out: &mut BytesMut, start: usize) {
+    let len = (out.len() - start - 4) as i32;
+    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+}
+
+fn encode_body(body: &ReplyBody, out: &mut BytesMut) {
+    match body {
+        ReplyBody::Empty => {}
+        ReplyBody::Stat(stat) => stat.encode(out),
+        ReplyBody::Data { data, stat } => {
+            // Encoded field by field so the znode's data is copied once, into the frame.
+            data.encode(out);
+            stat.encode(out);
+        }
+        ReplyBody::Children(children) => children.encode(out),
+        ReplyBody::Children2 { children, stat } => {
+            children.encode(out);
+            stat.encode(out);
+        }
+        ReplyBody::Create(path) => path.encode(out),
+        ReplyBody::Create2 { path, stat } => {
+            path.encode(out);
+            stat.encode(out);
+        }
+        ReplyBody::Acl { acl, stat } => {
+            acl.encode(out);
+            stat.encode(out);
+        }
+        ReplyBody::Multi(results) => multi::encode_multi_response(results, out),
+        ReplyBody::Path(path) => path.encode(out),
+        ReplyBody::Paths(paths) => paths.encode(out),
+        ReplyBody::Count(n) => n.encode(out),
+        ReplyBody::WhoAmI(infos) => infos.encode(out),
+    }
+}
