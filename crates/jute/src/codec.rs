@@ -9,20 +9,38 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 pub enum DecodeError {
     /// The frame ended before the record did.
     #[error("frame truncated: needed {needed} more bytes at offset {offset}")]
-    Truncated { offset: usize, needed: usize },
+    Truncated {
+        /// Where the short read started.
+        offset: usize,
+        /// How many bytes were missing.
+        needed: usize,
+    },
     /// A length prefix was negative (other than the null marker) or larger than the frame.
     #[error("invalid length {length} at offset {offset}")]
-    InvalidLength { offset: usize, length: i32 },
-    /// A string was not valid UTF-8.
-    #[error("string at offset {offset} is not valid UTF-8")]
-    InvalidUtf8 { offset: usize },
+    InvalidLength {
+        /// Where the length prefix starts.
+        offset: usize,
+        /// The length it claimed.
+        length: i32,
+    },
     /// A field held a value the protocol does not define (an op code, a boolean byte, ...).
     #[error("invalid value {value} for {field}")]
-    InvalidValue { field: &'static str, value: i64 },
+    InvalidValue {
+        /// Which field held it.
+        field: &'static str,
+        /// The value read.
+        value: i64,
+    },
     /// Bytes were left over after the record ended, where the protocol allows none.
     #[error("{remaining} unexpected trailing bytes")]
-    TrailingBytes { remaining: usize },
+    TrailingBytes {
+        /// How many bytes were left.
+        remaining: usize,
+    },
 }
+
+/// The most vector items allocated ahead of decoding them.
+const MAX_PREALLOCATED_ITEMS: usize = 256;
 
 /// Reads jute primitives from one frame.
 #[derive(Debug, Clone)]
@@ -80,11 +98,13 @@ impl Reader {
         }
     }
 
+    /// A big-endian `int`.
     pub fn read_i32(&mut self) -> Result<i32, DecodeError> {
         self.need(4)?;
         Ok(self.buf.get_i32())
     }
 
+    /// A big-endian `long`.
     pub fn read_i64(&mut self) -> Result<i64, DecodeError> {
         self.need(8)?;
         Ok(self.buf.get_i64())
@@ -119,17 +139,14 @@ impl Reader {
     }
 
     /// A `ustring`; null decodes as `None`.
+    ///
+    /// Invalid UTF-8 becomes U+FFFD instead of failing, because ZooKeeper decodes strings the same
+    /// way (`new String(bytes, UTF_8)`): a path with a bad byte is then simply a path that does
+    /// not exist (`getData` answers NoNode), not a malformed frame.
     pub fn read_string_opt(&mut self) -> Result<Option<String>, DecodeError> {
-        let offset = self.offset();
-        match self.read_len()? {
-            None => Ok(None),
-            Some(n) => {
-                let raw = self.buf.split_to(n);
-                String::from_utf8(raw.to_vec())
-                    .map(Some)
-                    .map_err(|_| DecodeError::InvalidUtf8 { offset })
-            }
-        }
+        Ok(self
+            .read_len()?
+            .map(|n| String::from_utf8_lossy(&self.buf.split_to(n)).into_owned()))
     }
 
     /// A `ustring`; null decodes as the empty string.
@@ -138,29 +155,35 @@ impl Reader {
     }
 
     /// A `vector<T>`; null decodes as empty.
+    ///
+    /// Any negative count reads as an empty vector, as ZooKeeper's `BinaryIndex` does (a create
+    /// whose ACL count is −2 is answered InvalidACL, not dropped).
     pub fn read_vec<T>(
         &mut self,
         mut item: impl FnMut(&mut Reader) -> Result<T, DecodeError>,
     ) -> Result<Vec<T>, DecodeError> {
         let offset = self.offset();
         let count = self.read_i32()?;
-        if count == -1 {
+        if count < 0 {
             return Ok(Vec::new());
         }
         // Every item is at least one byte, so a count beyond the remaining bytes is a lie.
-        if count < 0 || count as usize > self.buf.len() {
+        if count as usize > self.buf.len() {
             return Err(DecodeError::InvalidLength {
                 offset,
                 length: count,
             });
         }
-        let mut out = Vec::with_capacity(count as usize);
+        // The count is still untrusted: a 1 MiB frame may claim a million ACLs of 50+ bytes of
+        // memory each. Growing past a small start costs little and bounds what a lie can allocate.
+        let mut out = Vec::with_capacity((count as usize).min(MAX_PREALLOCATED_ITEMS));
         for _ in 0..count {
             out.push(item(self)?);
         }
         Ok(out)
     }
 
+    /// A `vector<ustring>`; null decodes as empty.
     pub fn read_string_vec(&mut self) -> Result<Vec<String>, DecodeError> {
         self.read_vec(|r| r.read_string())
     }
@@ -168,12 +191,19 @@ impl Reader {
 
 /// Writes jute primitives. Implemented for [`BytesMut`].
 pub trait Writer {
+    /// A big-endian `int`.
     fn write_i32(&mut self, v: i32);
+    /// A big-endian `long`.
     fn write_i64(&mut self, v: i64);
+    /// A `boolean`: one byte, 0 or 1.
     fn write_bool(&mut self, v: bool);
+    /// A `buffer`: length then bytes.
     fn write_buffer(&mut self, v: &[u8]);
+    /// A `buffer` that may be null (length −1).
     fn write_buffer_opt(&mut self, v: Option<&[u8]>);
+    /// A `ustring`: UTF-8 length then bytes.
     fn write_string(&mut self, v: &str);
+    /// A `vector<ustring>`.
     fn write_string_vec(&mut self, v: &[String]);
 }
 
@@ -210,7 +240,9 @@ impl Writer for BytesMut {
 
 /// A jute record: a struct that encodes to and decodes from the wire.
 pub trait Record: Sized {
+    /// Appends the record's fields in jute order.
     fn encode(&self, out: &mut BytesMut);
+    /// Reads the record's fields in jute order; bytes after it are left for the caller.
     fn decode(r: &mut Reader) -> Result<Self, DecodeError>;
 
     /// Encodes into a fresh buffer (tests and one-off replies).

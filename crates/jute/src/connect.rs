@@ -7,10 +7,15 @@ use bytes::{Bytes, BytesMut};
 /// The first frame a client sends on a new connection.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnectRequest {
+    /// Always 0.
     pub protocol_version: i32,
+    /// The newest zxid the client has seen; a server that is behind it must refuse the client.
     pub last_zxid_seen: i64,
+    /// The session timeout the client asks for, in milliseconds.
     pub timeout_ms: i32,
+    /// 0 for a new session, else the session to resume.
     pub session_id: i64,
+    /// The session password (16 bytes from the server; zeros for a new session).
     pub passwd: Bytes,
     /// `None` when the client's frame has no `readOnly` byte.
     pub read_only: Option<bool>,
@@ -54,9 +59,13 @@ impl Record for ConnectRequest {
 /// session is expired.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnectResponse {
+    /// Always 0.
     pub protocol_version: i32,
+    /// The negotiated session timeout in milliseconds (0 with session id 0: expired).
     pub timeout_ms: i32,
+    /// The session id.
     pub session_id: i64,
+    /// The session password.
     pub passwd: Bytes,
     /// `None` answers a client that sent no `readOnly` byte.
     pub read_only: Option<bool>,

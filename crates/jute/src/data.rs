@@ -8,6 +8,7 @@ record! {
 }
 
 impl Id {
+    /// An id in a scheme.
     pub fn new(scheme: impl Into<String>, id: impl Into<String>) -> Self {
         Self {
             scheme: scheme.into(),
@@ -27,6 +28,7 @@ record! {
 }
 
 impl Acl {
+    /// Grants `perms` to `id`.
     pub fn new(perms: i32, id: Id) -> Self {
         Self { perms, id }
     }
@@ -44,11 +46,17 @@ impl Acl {
 
 /// ACL permission bits (`ZooDefs.Perms`).
 pub mod perms {
+    /// getData, getChildren, getChildren2, getAllChildrenNumber.
     pub const READ: i32 = 1;
+    /// setData.
     pub const WRITE: i32 = 2;
+    /// Create a child.
     pub const CREATE: i32 = 4;
+    /// Delete a child.
     pub const DELETE: i32 = 8;
+    /// setACL.
     pub const ADMIN: i32 = 16;
+    /// Every permission.
     pub const ALL: i32 = READ | WRITE | CREATE | DELETE | ADMIN;
 }
 

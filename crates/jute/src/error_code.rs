@@ -39,6 +39,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code for a wire value, if ZooKeeper defines one.
     pub fn from_i32(v: i32) -> Option<Self> {
         use ErrorCode::*;
         Some(match v {
@@ -78,10 +79,12 @@ impl ErrorCode {
         })
     }
 
+    /// The wire value.
     pub fn as_i32(self) -> i32 {
         self as i32
     }
 
+    /// True for `Ok` (0).
     pub fn is_ok(self) -> bool {
         self == ErrorCode::Ok
     }

@@ -23,3 +23,9 @@ pub use modes::{AddWatchMode, CreateMode, EventType, KeeperState, WatcherType};
 pub use multi::{MultiOp, MultiResult};
 pub use opcode::{xid, OpCode};
 pub use request::{CreateOp, Request};
+
+/// What [`record!`] expands to needs, reachable from crates that do not depend on `bytes`.
+#[doc(hidden)]
+pub mod __private {
+    pub use bytes::BytesMut;
+}

@@ -11,15 +11,22 @@ use bytes::{Bytes, BytesMut};
 /// One operation inside a `multi` (writes) or `multiRead` (reads).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MultiOp {
+    /// Any create variant (`create`, `create2`, `createContainer`, `createTTL`).
     Create(CreateOp),
+    /// `delete`.
     Delete(DeleteRequest),
+    /// `setData`.
     SetData(SetDataRequest),
+    /// `check`: the node's version must match.
     Check(CheckVersionRequest),
+    /// `getChildren` (multiRead only; its `watch` flag is ignored by ZooKeeper).
     GetChildren(GetChildrenRequest),
+    /// `getData` (multiRead only; its `watch` flag is ignored by ZooKeeper).
     GetData(GetDataRequest),
 }
 
 impl MultiOp {
+    /// The op code in this op's `MultiHeader`.
     pub fn op_code(&self) -> OpCode {
         match self {
             MultiOp::Create(c) => c.op,
@@ -31,6 +38,7 @@ impl MultiOp {
         }
     }
 
+    /// The path the op works on.
     pub fn path(&self) -> &str {
         match self {
             MultiOp::Create(c) => &c.path,
@@ -104,34 +112,66 @@ pub fn decode_multi_request(r: &mut Reader) -> Result<Vec<MultiOp>, DecodeError>
 /// The result of one op of a `multi`/`multiRead`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MultiResult {
-    /// `op` is the create variant that was asked for; plain `create` answers without a stat.
+    /// `op` is the create variant that was asked for. On the wire plain `create` answers with
+    /// the path only (so `stat` is not sent and decodes as default) and every other variant
+    /// answers as `create2` (so `op` decodes as [`OpCode::Create2`]).
     Create {
+        /// The create variant asked for.
         op: OpCode,
+        /// The created path (with its sequence suffix).
         path: String,
+        /// The new node's stat.
         stat: Stat,
     },
+    /// A delete succeeded.
     Delete,
+    /// A setData succeeded.
     SetData {
+        /// The node's stat after the write.
         stat: Stat,
     },
+    /// A version check passed.
     Check,
+    /// A `multiRead` getChildren.
     GetChildren {
+        /// The children's names.
         children: Vec<String>,
     },
+    /// A `multiRead` getData.
     GetData {
+        /// The node's data.
         data: Bytes,
+        /// The node's stat.
         stat: Stat,
     },
+    /// An op that failed, or any op of a failed `multi` (then `Ok` marks the ops before the
+    /// failure).
     Error {
+        /// The op's outcome.
         err: ErrorCode,
     },
 }
 
+/// The op code a create result travels under: plain `create` answers without a stat, every other
+/// create variant as `create2` (ZooKeeper's `OpResult.CreateResult` knows only these two, and the
+/// Java client fails on a result typed 19 or 21).
+fn create_result_op(op: OpCode) -> OpCode {
+    if op == OpCode::Create {
+        OpCode::Create
+    } else {
+        OpCode::Create2
+    }
+}
+
 /// Encodes the body of a `multi`/`multiRead` response.
+///
+/// A failed `multi` is a list of [`MultiResult::Error`] only, one per op: `Ok` for the ops before
+/// the failing one, its code for the failing op, `RuntimeInconsistency` after it; the reply
+/// header's `err` stays 0 (ZooKeeper 3.8, measured).
 pub fn encode_multi_response(results: &[MultiResult], out: &mut BytesMut) {
     for res in results {
         let (op, err) = match res {
-            MultiResult::Create { op, .. } => (op.as_i32(), 0),
+            MultiResult::Create { op, .. } => (create_result_op(*op).as_i32(), 0),
             MultiResult::Delete => (OpCode::Delete.as_i32(), 0),
             MultiResult::SetData { .. } => (OpCode::SetData.as_i32(), 0),
             MultiResult::Check => (OpCode::Check.as_i32(), 0),
@@ -188,7 +228,9 @@ pub fn decode_multi_response(r: &mut Reader) -> Result<Vec<MultiResult>, DecodeE
                 path: String::decode(r)?,
                 stat: Stat::default(),
             },
-            OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl => {
+            // ZooKeeper answers createContainer and createTTL as create2, and its Java client
+            // rejects anything else, so 19 and 21 are malformed here.
+            OpCode::Create2 => {
                 let resp = Create2Response::decode(r)?;
                 MultiResult::Create {
                     op: code,

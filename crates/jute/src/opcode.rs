@@ -81,6 +81,7 @@ impl OpCode {
         })
     }
 
+    /// The wire value.
     pub fn as_i32(self) -> i32 {
         self as i32
     }

@@ -1,46 +1,162 @@
-//! Records of `org.apache.zookeeper.proto`: the bodies of requests and responses.
+//! Records of `org.apache.zookeeper.proto`: the bodies of requests and responses, in the field
+//! order of ZooKeeper 3.9's `zookeeper.jute`.
+//!
+//! Which reply body goes with which request (checked against ZooKeeper 3.8's replies):
+//! an error reply (`err != 0`) has no body at all; `delete`, `setWatches`, `setWatches2`,
+//! `checkWatches`, `removeWatches`, `closeSession`, `ping` and `auth` answer with the header only;
+//! `addWatch` answers with an [`ErrorResponse`] of 0; a successful `check` outside a multi is
+//! meant to answer a [`SetDataResponse`], but ZooKeeper 3.8 fails to serialise it and sends
+//! nothing.
 
 use crate::data::{Acl, ClientInfo, Stat};
 use crate::record;
 use bytes::Bytes;
 
-record! { RequestHeader { xid: i32, op: i32 } }
-record! { ReplyHeader { xid: i32, zxid: i64, err: i32 } }
-
-record! { GetDataRequest { path: String, watch: bool } }
-record! { GetDataResponse { data: Bytes, stat: Stat } }
-record! { SetDataRequest { path: String, data: Bytes, version: i32 } }
-record! { SetDataResponse { stat: Stat } }
-record! { CreateRequest { path: String, data: Bytes, acl: Vec<Acl>, flags: i32 } }
-record! { CreateTtlRequest { path: String, data: Bytes, acl: Vec<Acl>, flags: i32, ttl: i64 } }
-record! { CreateResponse { path: String } }
-record! { Create2Response { path: String, stat: Stat } }
-record! { DeleteRequest { path: String, version: i32 } }
-record! { ExistsRequest { path: String, watch: bool } }
-record! { ExistsResponse { stat: Stat } }
-record! { GetChildrenRequest { path: String, watch: bool } }
-record! { GetChildrenResponse { children: Vec<String> } }
-record! { GetChildren2Request { path: String, watch: bool } }
-record! { GetChildren2Response { children: Vec<String>, stat: Stat } }
-record! { GetAllChildrenNumberRequest { path: String } }
-record! { GetAllChildrenNumberResponse { total_number: i32 } }
-record! { CheckVersionRequest { path: String, version: i32 } }
-record! { SyncRequest { path: String } }
-record! { SyncResponse { path: String } }
-record! { GetAclRequest { path: String } }
-record! { GetAclResponse { acl: Vec<Acl>, stat: Stat } }
-record! { SetAclRequest { path: String, acl: Vec<Acl>, version: i32 } }
-record! { SetAclResponse { stat: Stat } }
-record! { AddWatchRequest { path: String, mode: i32 } }
-record! { CheckWatchesRequest { path: String, watcher_type: i32 } }
-record! { RemoveWatchesRequest { path: String, watcher_type: i32 } }
-record! { GetEphemeralsRequest { prefix_path: String } }
-record! { GetEphemeralsResponse { ephemerals: Vec<String> } }
-record! { WhoAmIResponse { client_info: Vec<ClientInfo> } }
-record! { WatcherEvent { event_type: i32, state: i32, path: String } }
-record! { ErrorResponse { err: i32 } }
-record! { AuthPacket { auth_type: i32, scheme: String, auth: Bytes } }
 record! {
+    /// Precedes every request after the handshake. `op` is jute's `type`.
+    RequestHeader { xid: i32, op: i32 }
+}
+record! {
+    /// Precedes every reply. `zxid` is the server's last processed zxid (−1 on watch
+    /// notifications in 3.8, the triggering zxid in 3.9; 0 on auth replies).
+    ReplyHeader { xid: i32, zxid: i64, err: i32 }
+}
+
+record! {
+    /// `getData` (op 4).
+    GetDataRequest { path: String, watch: bool }
+}
+record! {
+    /// Reply to `getData`, and the body of a `reconfig` reply.
+    GetDataResponse { data: Bytes, stat: Stat }
+}
+record! {
+    /// `setData` (op 5). `version` −1 matches any version.
+    SetDataRequest { path: String, data: Bytes, version: i32 }
+}
+record! {
+    /// Reply to `setData` (and, in principle, to a `check` outside a multi).
+    SetDataResponse { stat: Stat }
+}
+record! {
+    /// `create` (1), `create2` (15) and `createContainer` (19). `flags` is the `CreateMode`.
+    CreateRequest { path: String, data: Bytes, acl: Vec<Acl>, flags: i32 }
+}
+record! {
+    /// `createTTL` (op 21): a create with a time to live in milliseconds.
+    CreateTtlRequest { path: String, data: Bytes, acl: Vec<Acl>, flags: i32, ttl: i64 }
+}
+record! {
+    /// Reply to plain `create`.
+    CreateResponse { path: String }
+}
+record! {
+    /// Reply to `create2`, `createContainer` and `createTTL`.
+    Create2Response { path: String, stat: Stat }
+}
+record! {
+    /// `delete` (op 2). `version` −1 matches any version.
+    DeleteRequest { path: String, version: i32 }
+}
+record! {
+    /// `exists` (op 3). A missing node answers NoNode and may still leave a watch.
+    ExistsRequest { path: String, watch: bool }
+}
+record! {
+    /// Reply to `exists` on a node that exists.
+    ExistsResponse { stat: Stat }
+}
+record! {
+    /// `getChildren` (op 8).
+    GetChildrenRequest { path: String, watch: bool }
+}
+record! {
+    /// Reply to `getChildren`.
+    GetChildrenResponse { children: Vec<String> }
+}
+record! {
+    /// `getChildren2` (op 12): children plus the parent's stat.
+    GetChildren2Request { path: String, watch: bool }
+}
+record! {
+    /// Reply to `getChildren2`.
+    GetChildren2Response { children: Vec<String>, stat: Stat }
+}
+record! {
+    /// `getAllChildrenNumber` (op 104): the number of descendants.
+    GetAllChildrenNumberRequest { path: String }
+}
+record! {
+    /// Reply to `getAllChildrenNumber`.
+    GetAllChildrenNumberResponse { total_number: i32 }
+}
+record! {
+    /// `check` (op 13), inside a multi or on its own.
+    CheckVersionRequest { path: String, version: i32 }
+}
+record! {
+    /// `sync` (op 9).
+    SyncRequest { path: String }
+}
+record! {
+    /// Reply to `sync`: the path asked for.
+    SyncResponse { path: String }
+}
+record! {
+    /// `getACL` (op 6).
+    GetAclRequest { path: String }
+}
+record! {
+    /// Reply to `getACL`.
+    GetAclResponse { acl: Vec<Acl>, stat: Stat }
+}
+record! {
+    /// `setACL` (op 7). `version` is the ACL version (`aversion`), −1 for any.
+    SetAclRequest { path: String, acl: Vec<Acl>, version: i32 }
+}
+record! {
+    /// Reply to `setACL`.
+    SetAclResponse { stat: Stat }
+}
+record! {
+    /// `addWatch` (op 106). `mode` is an `AddWatchMode`. Answered with [`ErrorResponse`] 0.
+    AddWatchRequest { path: String, mode: i32 }
+}
+record! {
+    /// `checkWatches` (op 17). `watcher_type` is a `WatcherType` (jute's `type`).
+    CheckWatchesRequest { path: String, watcher_type: i32 }
+}
+record! {
+    /// `removeWatches` (op 18). `watcher_type` is a `WatcherType` (jute's `type`).
+    RemoveWatchesRequest { path: String, watcher_type: i32 }
+}
+record! {
+    /// `getEphemerals` (op 103): the session's ephemeral nodes under a prefix.
+    GetEphemeralsRequest { prefix_path: String }
+}
+record! {
+    /// Reply to `getEphemerals`.
+    GetEphemeralsResponse { ephemerals: Vec<String> }
+}
+record! {
+    /// Reply to `whoAmI` (op 107, which has no body).
+    WhoAmIResponse { client_info: Vec<ClientInfo> }
+}
+record! {
+    /// A watch notification's body (reply xid −1). `event_type` is an `EventType`, `state` a
+    /// `KeeperState`.
+    WatcherEvent { event_type: i32, state: i32, path: String }
+}
+record! {
+    /// An error code as a body: the result of a failed op in a multi, and the reply to `addWatch`.
+    ErrorResponse { err: i32 }
+}
+record! {
+    /// `auth` (op 100, xid −4). `auth_type` is always 0 in practice.
+    AuthPacket { auth_type: i32, scheme: String, auth: Bytes }
+}
+record! {
+    /// `setWatches` (op 101, xid −8): the watches a client re-registers after reconnecting.
     SetWatches {
         relative_zxid: i64,
         data_watches: Vec<String>,
@@ -49,6 +165,7 @@ record! {
     }
 }
 record! {
+    /// `setWatches2` (op 105): [`SetWatches`] plus persistent watches.
     SetWatches2 {
         relative_zxid: i64,
         data_watches: Vec<String>,
@@ -59,6 +176,7 @@ record! {
     }
 }
 record! {
+    /// `reconfig` (op 16). Answered with a [`GetDataResponse`] of the new config.
     ReconfigRequest {
         joining_servers: String,
         leaving_servers: String,
@@ -66,6 +184,20 @@ record! {
         cur_config_id: i64,
     }
 }
-record! { GetSaslRequest { token: Bytes } }
-record! { SetSaslResponse { token: Bytes } }
-record! { MultiHeader { op: i32, done: bool, err: i32 } }
+record! {
+    /// `sasl` (op 102): a SASL token from the client (jute's `GetSASLRequest`).
+    GetSaslRequest { token: Bytes }
+}
+record! {
+    /// jute's `SetSASLRequest`: declared by the schema, sent by no 3.9 client.
+    SetSaslRequest { token: Bytes }
+}
+record! {
+    /// Reply to `sasl`: the server's SASL token.
+    SetSaslResponse { token: Bytes }
+}
+record! {
+    /// Precedes each op and each result of a multi; `done` ends the list (as −1, true, −1).
+    /// `op` is jute's `type`; a result's `op` is −1 (error) with `err` its code.
+    MultiHeader { op: i32, done: bool, err: i32 }
+}

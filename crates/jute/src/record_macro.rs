@@ -70,7 +70,7 @@ macro_rules! record {
 
         impl $crate::Record for $name {
             #[allow(unused_variables)]
-            fn encode(&self, out: &mut bytes::BytesMut) {
+            fn encode(&self, out: &mut $crate::__private::BytesMut) {
                 $( $crate::Record::encode(&self.$field, out); )*
             }
             #[allow(unused_variables)]

@@ -12,9 +12,13 @@ use bytes::{Bytes, BytesMut};
 pub struct CreateOp {
     /// Which op code the client used; it decides the reply's shape.
     pub op: OpCode,
+    /// The path to create (the parent of a sequential node plus a prefix).
     pub path: String,
+    /// The node's data.
     pub data: Bytes,
+    /// The node's ACL.
     pub acl: Vec<Acl>,
+    /// The `CreateMode` flag.
     pub flags: i32,
     /// Only meaningful for `createTTL`; 0 otherwise.
     pub ttl: i64,
@@ -57,6 +61,9 @@ impl CreateOp {
 }
 
 /// A decoded request body. `SetWatches` arrives as [`SetWatches2`] with empty persistent lists.
+///
+/// Like ZooKeeper, decoding ignores bytes after the body (ZooKeeper 3.8 answers an `exists` with
+/// trailing garbage normally).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     Create(CreateOp),

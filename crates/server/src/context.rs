@@ -1,6 +1,8 @@
 //! What every connection shares: the way into the apply task and consensus, and the limits.
 
 use crate::apply::ApplyInput;
+use crate::config::ServerConfig;
+use crate::connection_stats::ConnectionRegistry;
 use crate::proposal::Proposal;
 use crate::sessions::{SessionIdGenerator, SessionTracker};
 use crate::stats::ServerStats;
@@ -41,6 +43,19 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The limits a configuration sets.
+    pub fn from_config(config: &crate::config::ServerConfig) -> Self {
+        Self {
+            max_buffer: config.jute_max_buffer as usize,
+            min_session_timeout_ms: config.min_session_timeout_ms(),
+            max_session_timeout_ms: config.max_session_timeout_ms(),
+            max_outstanding_per_connection: config.global_outstanding_limit as usize,
+            max_client_cnxns: config.max_client_cnxns as usize,
+            super_digest: config.super_digest.clone(),
+            extended_types_enabled: config.extended_types_enabled,
+        }
+    }
+
     /// Clamps a client's requested session timeout into the configured range, as ZooKeeper does.
     pub fn negotiate_timeout(&self, requested_ms: i32) -> i32 {
         requested_ms
@@ -58,7 +73,11 @@ pub struct ServerContext {
     /// The zxid of the last txn the apply task applied.
     pub applied_zxid: Arc<AtomicI64>,
     pub limits: Limits,
+    pub config: Arc<ServerConfig>,
     pub stats: Arc<ServerStats>,
+    pub connections: ConnectionRegistry,
+    /// When the server started, for `zk_uptime`.
+    pub started: std::time::Instant,
     next_conn_id: AtomicU64,
 }
 
@@ -69,8 +88,7 @@ impl ServerContext {
         tracker: Arc<SessionTracker>,
         session_ids: SessionIdGenerator,
         applied_zxid: Arc<AtomicI64>,
-        limits: Limits,
-        stats: Arc<ServerStats>,
+        config: Arc<ServerConfig>,
     ) -> Self {
         Self {
             apply,
@@ -78,8 +96,11 @@ impl ServerContext {
             tracker,
             session_ids,
             applied_zxid,
-            limits,
-            stats,
+            limits: Limits::from_config(&config),
+            config,
+            stats: Arc::new(ServerStats::new()),
+            connections: ConnectionRegistry::default(),
+            started: std::time::Instant::now(),
             next_conn_id: AtomicU64::new(1),
         }
     }

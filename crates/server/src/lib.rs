@@ -7,7 +7,9 @@
 //! earlier writes.
 
 pub mod apply;
+pub mod config;
 pub mod connection;
+pub mod connection_stats;
 pub mod context;
 pub mod four_letter;
 pub mod listener;
@@ -18,11 +20,11 @@ pub mod stats;
 pub mod watches;
 
 use apply::{ApplyInput, ApplyTask};
+use config::ServerConfig;
 use consensus::{Consensus, SingleNode, SystemClock};
-use context::{Limits, ServerContext};
+use context::ServerContext;
 use proposal::Proposal;
 use sessions::{SessionIdGenerator, SessionTracker};
-use stats::ServerStats;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
@@ -30,31 +32,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tree::{DataTree, Identity, Txn};
-
-/// What a server needs to start.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    pub listen: SocketAddr,
-    /// ZooKeeper's basic time unit; session expiry is checked at this granularity.
-    pub tick_time: Duration,
-    /// How often empty containers and expired TTL nodes are looked for.
-    pub container_check_interval: Duration,
-    pub limits: Limits,
-    /// This server's id (`myid`); the top byte of the session ids it issues.
-    pub server_id: u8,
-}
-
-impl Default for ServerOptions {
-    fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 2181)),
-            tick_time: Duration::from_millis(2000),
-            container_check_interval: Duration::from_secs(60),
-            limits: Limits::default(),
-            server_id: 0,
-        }
-    }
-}
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +41,13 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("server id {0} is out of range: ids 0 to 255 are supported")]
+    ServerId(u64),
 }
 
 /// A started server. Dropping it does not stop it; call [`RunningServer::shutdown`] or end the runtime.
@@ -82,17 +66,27 @@ impl RunningServer {
 }
 
 /// Starts a standalone server (an ensemble of one) on the current tokio runtime.
-pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError> {
-    let listener = TcpListener::bind(options.listen)
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let server_id = config.my_id.unwrap_or(0);
+    let server_id = u8::try_from(server_id).map_err(|_| ServerError::ServerId(server_id))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let listen = config.client_addr();
+    let listener = TcpListener::bind(listen)
         .await
         .map_err(|source| ServerError::Bind {
-            addr: options.listen,
+            addr: listen,
             source,
         })?;
     let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
-        addr: options.listen,
+        addr: listen,
         source,
     })?;
+    let tick_time = Duration::from_millis(config.tick_time_ms.max(1) as u64);
+    let container_check_interval =
+        Duration::from_millis(u64::from(config.container_check_interval_ms));
     let tree = DataTree::new();
     let tracker = Arc::new(SessionTracker::new());
     let applied_zxid = Arc::new(AtomicI64::new(tree.last_zxid()));
@@ -118,18 +112,14 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
         apply_tx,
         consensus,
         tracker,
-        SessionIdGenerator::new(options.server_id, now_ms),
+        SessionIdGenerator::new(server_id, now_ms),
         applied_zxid,
-        options.limits.clone(),
-        Arc::new(ServerStats::new()),
+        Arc::new(config),
     ));
-    tasks.push(tokio::spawn(expire_sessions(
-        Arc::clone(&ctx),
-        options.tick_time,
-    )));
+    tasks.push(tokio::spawn(expire_sessions(Arc::clone(&ctx), tick_time)));
     tasks.push(tokio::spawn(sweep_containers(
         Arc::clone(&ctx),
-        options.container_check_interval,
+        container_check_interval,
     )));
     tasks.push(tokio::spawn(listener::accept_loop(ctx, listener)));
     tracing::info!("serving ZooKeeper clients on {local_addr}");

@@ -15,17 +15,31 @@ use std::sync::Arc;
 pub enum ReplyBody {
     Empty,
     Stat(Stat),
-    Data { data: Bytes, stat: Stat },
+    Data {
+        data: Bytes,
+        stat: Stat,
+    },
     Children(Vec<String>),
-    Children2 { children: Vec<String>, stat: Stat },
+    Children2 {
+        children: Vec<String>,
+        stat: Stat,
+    },
     Create(String),
-    Create2 { path: String, stat: Stat },
-    Acl { acl: Vec<Acl>, stat: Stat },
+    Create2 {
+        path: String,
+        stat: Stat,
+    },
+    Acl {
+        acl: Vec<Acl>,
+        stat: Stat,
+    },
     Multi(Vec<MultiResult>),
     Path(String),
     Paths(Vec<String>),
     Count(i32),
     WhoAmI(Vec<ClientInfo>),
+    /// `addWatch` answers with an `ErrorResponse` body even on success; the Java client reads it.
+    ErrorResponse(ErrorCode),
 }
 
 /// A message for one connection.
@@ -126,5 +140,6 @@ fn encode_body(body: &ReplyBody, out: &mut BytesMut) {
         ReplyBody::Paths(paths) => paths.encode(out),
         ReplyBody::Count(n) => n.encode(out),
         ReplyBody::WhoAmI(infos) => infos.encode(out),
+        ReplyBody::ErrorResponse(err) => err.as_i32().encode(out),
     }
 }

@@ -78,6 +78,13 @@ impl SessionTracker {
         Arc::clone(live)
     }
 
+    /// When `session_id` expires if not heard from again, in this tracker's monotonic ms.
+    pub fn deadline_ms(&self, session_id: i64) -> Option<i64> {
+        self.lock()
+            .get(&session_id)
+            .map(|l| l.last_heard_ms.load(Ordering::Relaxed) + i64::from(l.timeout_ms()))
+    }
+
     /// Stops tracking a closed or expired session.
     pub fn remove(&self, session_id: i64) {
         self.lock().remove(&session_id);

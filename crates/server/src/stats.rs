@@ -17,15 +17,6 @@ pub struct ServerStats {
     latency_max_us: AtomicU64,
 }
 
-/// A consistent-enough copy of the latency counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct LatencySummary {
-    pub min_ms: f64,
-    pub avg_ms: f64,
-    pub max_ms: f64,
-    pub count: u64,
-}
-
 impl ServerStats {
     pub fn new() -> Self {
         let stats = Self::default();
@@ -40,17 +31,18 @@ impl ServerStats {
         self.latency_max_us.fetch_max(us, Ordering::Relaxed);
     }
 
-    pub fn latency(&self) -> LatencySummary {
+    /// The latency counters in `admin`'s shape.
+    pub fn latency_us(&self) -> admin::Latency {
         let count = self.latency_count.load(Ordering::Relaxed);
-        if count == 0 {
-            return LatencySummary::default();
-        }
-        let sum = self.latency_sum_us.load(Ordering::Relaxed);
-        LatencySummary {
-            min_ms: self.latency_min_us.load(Ordering::Relaxed) as f64 / 1000.0,
-            avg_ms: sum as f64 / count as f64 / 1000.0,
-            max_ms: self.latency_max_us.load(Ordering::Relaxed) as f64 / 1000.0,
+        admin::Latency {
             count,
+            total_us: self.latency_sum_us.load(Ordering::Relaxed),
+            min_us: if count == 0 {
+                0
+            } else {
+                self.latency_min_us.load(Ordering::Relaxed)
+            },
+            max_us: self.latency_max_us.load(Ordering::Relaxed),
         }
     }
 

@@ -278,6 +278,18 @@ impl WatchManager {
         paths.len()
     }
 
+    /// Every data and exists watch as (path, connection), sorted: what `wchs`/`wchc`/`wchp` list.
+    pub fn data_watches(&self) -> Vec<(String, ConnId)> {
+        let mut out: Vec<(String, ConnId)> = self
+            .data
+            .by_path
+            .iter()
+            .flat_map(|(path, watchers)| watchers.keys().map(move |c| (path.to_string(), *c)))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Paths each connection watches, sorted (`wchc`).
     pub fn paths_by_connection(&self) -> BTreeMap<ConnId, Vec<String>> {
         let mut out: BTreeMap<ConnId, Vec<String>> = BTreeMap::new();

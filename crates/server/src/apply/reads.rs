@@ -138,7 +138,7 @@ fn answer(
                 None => return Err(ErrorCode::BadArguments),
             };
             watches.add_persistent_watch(&watch_path(&q.path), conn, kind);
-            Ok(ReplyBody::Empty)
+            Ok(ReplyBody::ErrorResponse(ErrorCode::Ok))
         }
         Request::SetWatches(w) => {
             set_watches(tree, watches, conn, w, events);

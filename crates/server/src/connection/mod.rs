@@ -7,6 +7,7 @@ mod auth;
 mod pipeline;
 
 use crate::apply::{ApplyInput, OutboundTx};
+use crate::connection_stats::ConnectionStats;
 use crate::context::ServerContext;
 use crate::four_letter;
 use crate::outbound::{encode_event, encode_reply, Outbound, ReplyBody};
@@ -57,11 +58,17 @@ impl From<pipeline::PipelineError> for ConnectionError {
 /// Serves one accepted socket until it closes.
 pub async fn serve(ctx: Arc<ServerContext>, stream: TcpStream, peer: SocketAddr) {
     let conn_id = ctx.next_conn_id();
+    let stats = ctx.connections.open(
+        conn_id,
+        peer,
+        consensus::Clock::now_ms(&consensus::SystemClock),
+    );
     let mut conn = Connection {
         ctx,
         stream,
         peer,
         conn_id,
+        stats,
         decoder: None,
         read_buf: BytesMut::with_capacity(16 * 1024),
         write_buf: BytesMut::with_capacity(16 * 1024),
@@ -73,6 +80,12 @@ pub async fn serve(ctx: Arc<ServerContext>, stream: TcpStream, peer: SocketAddr)
         Err(e) => tracing::warn!(%peer, conn_id, "closing connection: {e}"),
     }
     let _ = conn.ctx.apply.send(ApplyInput::Disconnect { conn_id });
+    conn.ctx.connections.close(conn_id);
+    let outstanding = conn.stats.outstanding.load(Ordering::Relaxed);
+    conn.ctx
+        .stats
+        .outstanding_requests
+        .fetch_sub(outstanding, Ordering::Relaxed);
 }
 
 struct Connection {
@@ -80,6 +93,7 @@ struct Connection {
     stream: TcpStream,
     peer: SocketAddr,
     conn_id: u64,
+    stats: Arc<ConnectionStats>,
     decoder: Option<FrameDecoder>,
     read_buf: BytesMut,
     write_buf: BytesMut,
@@ -106,7 +120,7 @@ impl Connection {
         };
         let connect = match first {
             Frame::FourLetterWord(word) => {
-                let text = four_letter::answer(&self.ctx, word).await;
+                let text = four_letter::answer(&self.ctx, word, self.conn_id).await;
                 self.stream.write_all(text.as_bytes()).await?;
                 self.stream.shutdown().await?;
                 return Ok(());
@@ -191,6 +205,12 @@ impl Connection {
             None => return Err(ConnectionError::Shutdown),
         };
         self.write_record(&response).await?;
+        self.stats
+            .session_id
+            .store(response.session_id, Ordering::Relaxed);
+        self.stats
+            .session_timeout_ms
+            .store(response.timeout_ms, Ordering::Relaxed);
         tracing::debug!(peer = %self.peer, "session {session_id:#x} established, timeout {timeout_ms} ms");
         Ok(Some(Session {
             id: session_id,
@@ -292,10 +312,16 @@ impl Connection {
                 } => {
                     encode_reply(xid, zxid, err, &body, &mut self.write_buf);
                     if let Some(t) = s.started.pop_front() {
-                        self.ctx
-                            .stats
-                            .record_latency_us(t.elapsed().as_micros() as u64);
+                        let latency_us = t.elapsed().as_micros() as u64;
+                        self.ctx.stats.record_latency_us(latency_us);
+                        self.stats
+                            .record_reply(latency_us, zxid, self.ctx.tracker.now_ms());
                     }
+                    self.stats.outstanding.fetch_sub(1, Ordering::Relaxed);
+                    self.ctx
+                        .stats
+                        .outstanding_requests
+                        .fetch_sub(1, Ordering::Relaxed);
                     s.pipeline.replied(&self.ctx, write)?;
                 }
                 Outbound::Event { event, path, zxid } => {
@@ -305,6 +331,7 @@ impl Connection {
                 Outbound::Connected { .. } => {}
             }
             self.ctx.stats.packets_sent.fetch_add(1, Ordering::Relaxed);
+            self.stats.packets_sent.fetch_add(1, Ordering::Relaxed);
         }
         Ok(close)
     }
@@ -374,6 +401,12 @@ impl Connection {
                     }
                 }
                 request => {
+                    self.stats.last_cxid.store(header.xid, Ordering::Relaxed);
+                    self.stats.outstanding.fetch_add(1, Ordering::Relaxed);
+                    self.ctx
+                        .stats
+                        .outstanding_requests
+                        .fetch_add(1, Ordering::Relaxed);
                     s.started.push_back(Instant::now());
                     s.pipeline
                         .submit(&self.ctx, header.xid, request, &s.identity)?;
