@@ -7,7 +7,76 @@
 use bytes::{Bytes, BytesMut};
 use jute::proto::{ReplyHeader, WatcherEvent};
 use jute::{multi, Acl, ClientInfo, ErrorCode, EventType, KeeperState, MultiResult, Record, Stat};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Messages one connection may have queued before the server gives up on it. A client that does
+/// not read while watches keep firing would otherwise grow the queue without bound.
+pub const MAX_QUEUED_PER_CONNECTION: usize = 100_000;
+
+/// The sending half of a connection's outbound queue.
+#[derive(Debug, Clone)]
+pub struct OutboundTx {
+    tx: mpsc::UnboundedSender<Outbound>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// Why a message was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// The connection is gone.
+    Closed,
+    /// The connection has [`MAX_QUEUED_PER_CONNECTION`] messages it has not written yet.
+    Full,
+}
+
+impl OutboundTx {
+    pub fn send(&self, msg: Outbound) -> Result<(), SendError> {
+        if self.queued.fetch_add(1, Ordering::Relaxed) >= MAX_QUEUED_PER_CONNECTION {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(SendError::Full);
+        }
+        self.tx.send(msg).map_err(|_| SendError::Closed)
+    }
+}
+
+/// The receiving half of a connection's outbound queue.
+#[derive(Debug)]
+pub struct OutboundRx {
+    rx: mpsc::UnboundedReceiver<Outbound>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl OutboundRx {
+    /// Waits for at least one message and takes up to `limit`; 0 once every sender is gone.
+    pub async fn recv_many(&mut self, buf: &mut Vec<Outbound>, limit: usize) -> usize {
+        let n = self.rx.recv_many(buf, limit).await;
+        self.queued.fetch_sub(n, Ordering::Relaxed);
+        n
+    }
+
+    pub async fn recv(&mut self) -> Option<Outbound> {
+        let msg = self.rx.recv().await;
+        if msg.is_some() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        msg
+    }
+}
+
+/// A new outbound queue for one connection.
+pub fn outbound_queue() -> (OutboundTx, OutboundRx) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    (
+        OutboundTx {
+            tx,
+            queued: Arc::clone(&queued),
+        },
+        OutboundRx { rx, queued },
+    )
+}
 
 /// The body that follows a successful reply header; each variant is laid out as the jute response
 /// record of the ops that use it (e.g. `Data` = `GetDataResponse`, `Children2` = `GetChildren2Response`).

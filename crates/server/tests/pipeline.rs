@@ -249,3 +249,44 @@ async fn oversized_and_malformed_frames_close_only_their_connection() {
     );
     server.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_does_not_delay_others() {
+    let (server, _dir) = start("").await;
+    let mut stalled = RawClient::connect(server.local_addr).await;
+    let big = vec![7u8; 512 * 1024];
+    stalled.call(1, &create("/big", &big, 0)).await;
+    // Thousands of 512 KiB replies the client never reads: the server must stop reading from it
+    // (backpressure) instead of buffering gigabytes, and keep serving everyone else.
+    let flood = tokio::spawn(async move {
+        for xid in 2..20_000 {
+            stalled.send(xid, &get("/big", false)).await;
+        }
+        stalled
+    });
+    let mut other = RawClient::connect(server.local_addr).await;
+    for i in 0..200 {
+        let path = format!("/o{i}");
+        let (h, _) = other.call(2 * i, &create(&path, b"x", 0)).await;
+        assert_eq!(h.err, 0);
+        let (h, mut body) = other.call(2 * i + 1, &get(&path, false)).await;
+        assert_eq!(h.err, 0);
+        assert_eq!(&GetDataResponse::decode(&mut body).unwrap().data[..], b"x");
+    }
+    let stat = common::four_letter_word(server.local_addr, "stat").await;
+    let outstanding: usize = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("Outstanding: "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("stat reports Outstanding");
+    assert!(
+        outstanding <= 1_000,
+        "the server kept reading from a client that does not read: {outstanding} outstanding"
+    );
+    assert!(
+        outstanding >= 100,
+        "the flood should have filled the window: {outstanding}"
+    );
+    flood.abort();
+    server.shutdown();
+}

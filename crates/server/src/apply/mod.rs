@@ -9,7 +9,7 @@
 mod reads;
 mod replies;
 
-use crate::outbound::Outbound;
+use crate::outbound::{Outbound, SendError, MAX_QUEUED_PER_CONNECTION};
 use crate::proposal::Proposal;
 use crate::sessions::SessionTracker;
 use crate::watches::{ConnId, WatchManager};
@@ -24,8 +24,7 @@ use tree::{DataTree, Identity, Txn, TxnHeader};
 
 pub use reads::ReadRequest;
 
-/// Sender half for a connection's outbound queue.
-pub type OutboundTx = mpsc::UnboundedSender<Outbound>;
+pub use crate::outbound::OutboundTx;
 
 /// Everything the apply task reacts to, in one ordered stream.
 pub enum ApplyInput {
@@ -154,10 +153,23 @@ impl ApplyTask {
         }
     }
 
-    fn send(&self, conn_id: ConnId, msg: Outbound) {
-        if let Some(conn) = self.conns.get(&conn_id) {
-            // A closed receiver means the connection is going away; its Disconnect follows.
-            let _ = conn.outbound.send(msg);
+    fn send(&mut self, conn_id: ConnId, msg: Outbound) {
+        let Some(conn) = self.conns.get(&conn_id) else {
+            return;
+        };
+        // A closed receiver means the connection is going away; its Disconnect follows.
+        if conn.outbound.send(msg) == Err(SendError::Full) {
+            // Dropping the sender ends the connection once it drains what is queued.
+            tracing::warn!(
+                conn_id,
+                "closing connection: {MAX_QUEUED_PER_CONNECTION} replies and events unread"
+            );
+            self.watches.drop_connection(conn_id);
+            if let Some(entry) = self.conns.remove(&conn_id) {
+                if self.session_conn.get(&entry.session_id) == Some(&conn_id) {
+                    self.session_conn.remove(&entry.session_id);
+                }
+            }
         }
     }
 

@@ -6,11 +6,13 @@
 mod auth;
 mod pipeline;
 
-use crate::apply::{ApplyInput, OutboundTx};
+use crate::apply::ApplyInput;
 use crate::connection_stats::ConnectionStats;
 use crate::context::ServerContext;
 use crate::four_letter;
-use crate::outbound::{encode_event, encode_reply, Outbound, ReplyBody};
+use crate::outbound::{
+    encode_event, encode_reply, outbound_queue, Outbound, OutboundRx, OutboundTx, ReplyBody,
+};
 use crate::proposal::{Origin, Proposal};
 use crate::sessions::{new_password, Liveness};
 use bytes::{Bytes, BytesMut};
@@ -24,11 +26,14 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tree::{Identity, Txn};
 
 /// How many queued replies/events one write batch takes.
 const WRITE_BATCH: usize = 256;
+
+/// Encoded bytes after which a batch is written out before encoding more, so large replies to a
+/// slow client never pile up in one buffer.
+const FLUSH_BYTES: usize = 256 * 1024;
 
 /// Why a connection ended abnormally (logged, never sent to the client).
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +52,8 @@ pub enum ConnectionError {
     Shutdown,
     #[error("authentication failed")]
     AuthFailed,
+    #[error("client did not read its replies within {0:?}")]
+    WriteTimeout(std::time::Duration),
 }
 
 impl From<pipeline::PipelineError> for ConnectionError {
@@ -69,6 +76,7 @@ pub async fn serve(ctx: Arc<ServerContext>, stream: TcpStream, peer: SocketAddr)
         peer,
         conn_id,
         stats,
+        write_timeout: std::time::Duration::from_secs(30),
         decoder: None,
         read_buf: BytesMut::with_capacity(16 * 1024),
         write_buf: BytesMut::with_capacity(16 * 1024),
@@ -94,6 +102,9 @@ struct Connection {
     peer: SocketAddr,
     conn_id: u64,
     stats: Arc<ConnectionStats>,
+    /// How long one write may wait for a client that is not reading: its session timeout, after
+    /// which the session would have expired anyway.
+    write_timeout: std::time::Duration,
     decoder: Option<FrameDecoder>,
     read_buf: BytesMut,
     write_buf: BytesMut,
@@ -105,7 +116,7 @@ struct Session {
     identity: Arc<Identity>,
     liveness: Arc<Liveness>,
     pipeline: Pipeline,
-    outbound: mpsc::UnboundedReceiver<Outbound>,
+    outbound: OutboundRx,
     /// Arrival times of requests in flight, for latency statistics (replies come back in order).
     started: std::collections::VecDeque<Instant>,
     read_only_reply: Option<bool>,
@@ -157,7 +168,7 @@ impl Connection {
             });
         }
         let timeout_ms = self.ctx.limits.negotiate_timeout(req.timeout_ms);
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = outbound_queue();
         let identity = Arc::new(Identity {
             ids: vec![Id::new("ip", self.peer.ip().to_string())],
         });
@@ -276,10 +287,10 @@ impl Connection {
                 biased;
                 n = s.outbound.recv_many(&mut batch, WRITE_BATCH) => {
                     if n == 0 {
+                        // The apply task dropped this connection (queue overflow) or is gone.
                         return Err(ConnectionError::Shutdown);
                     }
-                    let close = self.encode_outbound(s, &mut batch)?;
-                    self.flush().await?;
+                    let close = self.write_outbound(s, &mut batch).await?;
                     if close {
                         return Ok(());
                     }
@@ -294,14 +305,17 @@ impl Connection {
         }
     }
 
-    /// Encodes a batch of outbound messages; true if the connection must close afterwards.
-    fn encode_outbound(
+    /// Encodes and writes a batch of outbound messages; true if the connection must close.
+    async fn write_outbound(
         &mut self,
         s: &mut Session,
         batch: &mut Vec<Outbound>,
     ) -> Result<bool, ConnectionError> {
         let mut close = false;
         for msg in batch.drain(..) {
+            if self.write_buf.len() >= FLUSH_BYTES {
+                self.flush().await?;
+            }
             match msg {
                 Outbound::Reply {
                     xid,
@@ -333,12 +347,15 @@ impl Connection {
             self.ctx.stats.packets_sent.fetch_add(1, Ordering::Relaxed);
             self.stats.packets_sent.fetch_add(1, Ordering::Relaxed);
         }
+        self.flush().await?;
         Ok(close)
     }
 
     async fn flush(&mut self) -> Result<(), ConnectionError> {
         if !self.write_buf.is_empty() {
-            self.stream.write_all(&self.write_buf).await?;
+            tokio::time::timeout(self.write_timeout, self.stream.write_all(&self.write_buf))
+                .await
+                .map_err(|_| ConnectionError::WriteTimeout(self.write_timeout))??;
             self.write_buf.clear();
         }
         Ok(())

@@ -138,3 +138,12 @@ impl RawClient {
         }
     }
 }
+
+/// Sends a four-letter word and returns the whole answer.
+pub async fn four_letter_word(addr: SocketAddr, word: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("tcp connect");
+    stream.write_all(word.as_bytes()).await.expect("write");
+    let mut out = String::new();
+    stream.read_to_string(&mut out).await.expect("read");
+    out
+}
