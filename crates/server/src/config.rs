@@ -171,6 +171,11 @@ pub struct ServerConfig {
     /// `znode.container.checkIntervalMs`: how often empty containers and expired TTL nodes are
     /// swept (ZooKeeper reads it as a system property; here it is also a zoo.cfg key).
     pub container_check_interval_ms: u32,
+    /// `znode.container.maxNeverUsedIntervalMs`: a container that never had a child may be swept
+    /// this long after its last change; 0 (ZooKeeper's default) keeps it forever.
+    pub container_max_never_used_ms: u32,
+    /// `enforceQuota`: hard quotas under `/zookeeper/quota` reject writes with `QuotaExceeded`.
+    pub enforce_quota: bool,
     /// Keys neither we nor ZooKeeper know; each was also logged with `tracing::warn!`.
     pub unknown_keys: Vec<String>,
     /// Whether `clientPort` was given, so a `server.N` client port can be checked against it.
@@ -203,6 +208,8 @@ impl Default for ServerConfig {
             servers: Vec::new(),
             my_id: None,
             container_check_interval_ms: 60_000,
+            container_max_never_used_ms: 0,
+            enforce_quota: false,
             unknown_keys: Vec::new(),
             client_port_given: false,
         }
@@ -226,7 +233,6 @@ const KNOWN_IGNORED_KEYS: &[&str] = &[
     "connectToLearnerMasterLimit",
     "digest.enabled",
     "electionPortBindRetry",
-    "enforceQuota",
     "forceSync",
     "fsync.warningthresholdms",
     "jvm.pause.info-threshold.ms",
@@ -568,6 +574,10 @@ impl ServerConfig {
             }
             "readonlymode.enabled" => self.read_only_mode_enabled = boolean(key, value)?,
             "extendedTypesEnabled" => self.extended_types_enabled = boolean(key, value)?,
+            "enforceQuota" => self.enforce_quota = boolean(key, value)?,
+            "znode.container.maxNeverUsedIntervalMs" => {
+                self.container_max_never_used_ms = int_in(key, value, 0, i32::MAX as i64)? as u32
+            }
             "znode.container.checkIntervalMs" => {
                 self.container_check_interval_ms = int_in(key, value, 1, i32::MAX as i64)? as u32
             }

@@ -24,8 +24,6 @@ pub struct Limits {
     pub max_client_cnxns: usize,
     /// `super:<base64 sha1>`: authenticating with this digest grants every permission.
     pub super_digest: Option<String>,
-    /// TTL nodes are accepted only when extended types are enabled, as in ZooKeeper.
-    pub extended_types_enabled: bool,
 }
 
 impl Default for Limits {
@@ -37,7 +35,6 @@ impl Default for Limits {
             max_outstanding_per_connection: 1_000,
             max_client_cnxns: 60,
             super_digest: None,
-            extended_types_enabled: false,
         }
     }
 }
@@ -52,7 +49,6 @@ impl Limits {
             max_outstanding_per_connection: config.global_outstanding_limit as usize,
             max_client_cnxns: config.max_client_cnxns as usize,
             super_digest: config.super_digest.clone(),
-            extended_types_enabled: config.extended_types_enabled,
         }
     }
 

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tree::{DataTree, Identity, Txn};
+use tree::{DataTree, Identity, TreeConfig, Txn};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +87,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let tick_time = Duration::from_millis(config.tick_time_ms.max(1) as u64);
     let container_check_interval =
         Duration::from_millis(u64::from(config.container_check_interval_ms));
-    let tree = DataTree::new();
+    let tree = DataTree::with_config(TreeConfig {
+        extended_types_enabled: config.extended_types_enabled,
+        enforce_quota: config.enforce_quota,
+        container_max_never_used_ms: i64::from(config.container_max_never_used_ms),
+    });
     let tracker = Arc::new(SessionTracker::new());
     let applied_zxid = Arc::new(AtomicI64::new(tree.last_zxid()));
     let (apply_tx, apply_rx) = mpsc::unbounded_channel();

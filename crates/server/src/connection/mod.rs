@@ -112,14 +112,12 @@ struct Connection {
 
 /// The live half of a connection, after the handshake.
 struct Session {
-    id: i64,
     identity: Arc<Identity>,
     liveness: Arc<Liveness>,
     pipeline: Pipeline,
     outbound: OutboundRx,
     /// Arrival times of requests in flight, for latency statistics (replies come back in order).
     started: std::collections::VecDeque<Instant>,
-    read_only_reply: Option<bool>,
 }
 
 impl Connection {
@@ -224,13 +222,11 @@ impl Connection {
             .store(response.timeout_ms, Ordering::Relaxed);
         tracing::debug!(peer = %self.peer, "session {session_id:#x} established, timeout {timeout_ms} ms");
         Ok(Some(Session {
-            id: session_id,
             identity,
             liveness: self.ctx.tracker.register(session_id, timeout_ms as u32),
             pipeline: Pipeline::new(self.conn_id, session_id),
             outbound: rx,
             started: std::collections::VecDeque::new(),
-            read_only_reply,
         }))
     }
 
@@ -278,7 +274,6 @@ impl Connection {
     }
 
     async fn serve_session(&mut self, s: &mut Session) -> Result<(), ConnectionError> {
-        let _ = s.read_only_reply;
         let mut batch = Vec::with_capacity(WRITE_BATCH);
         loop {
             let may_read =
@@ -293,6 +288,10 @@ impl Connection {
                     let close = self.write_outbound(s, &mut batch).await?;
                     if close {
                         return Ok(());
+                    }
+                    // Replies made room under the cap for requests already buffered.
+                    if !self.read_buf.is_empty() {
+                        self.process_frames(s).await?;
                     }
                 }
                 read = self.stream.read_buf(&mut self.read_buf), if may_read => {
@@ -362,7 +361,10 @@ impl Connection {
     }
 
     async fn process_frames(&mut self, s: &mut Session) -> Result<(), ConnectionError> {
-        loop {
+        let cap = self.ctx.limits.max_outstanding_per_connection;
+        // Frames beyond the cap stay buffered until replies make room: backpressure must count
+        // what is already read, not only what is still in the socket.
+        while s.pipeline.outstanding() < cap {
             let frame = match self.decoder.as_mut() {
                 Some(decoder) => decoder.decode(&mut self.read_buf)?,
                 None => None,
@@ -430,7 +432,6 @@ impl Connection {
                 }
             }
         }
-        let _ = s.id;
         self.flush().await
     }
 }

@@ -8,7 +8,7 @@
 use crate::apply::{read_request, ApplyInput};
 use crate::context::ServerContext;
 use crate::proposal::{Origin, Proposal};
-use jute::{ErrorCode, OpCode, Request};
+use jute::{ErrorCode, Request};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tree::{Identity, Txn};
@@ -154,30 +154,12 @@ fn prepare(ctx: &ServerContext, request: Request) -> Prepared {
         error,
     };
     match request {
-        Request::Create(c) => {
-            let ttl_mode = jute::CreateMode::from_flags(c.flags).is_ok_and(|m| m.is_ttl());
-            if (ttl_mode || c.op == OpCode::CreateTtl) && !ctx.limits.extended_types_enabled {
-                return read(Request::Create(c), Some(ErrorCode::Unimplemented));
-            }
-            Prepared::Write(Txn::Create(c))
-        }
+        Request::Create(c) => Prepared::Write(Txn::Create(c)),
         Request::Delete(q) => Prepared::Write(Txn::Delete(q)),
         Request::SetData(q) => Prepared::Write(Txn::SetData(q)),
         Request::SetAcl(q) => Prepared::Write(Txn::SetAcl(q)),
         Request::Check(q) => Prepared::Write(Txn::Check(q)),
-        Request::Multi(ops) => {
-            let ttl = ops.iter().any(|op| match op {
-                jute::MultiOp::Create(c) => {
-                    c.op == OpCode::CreateTtl
-                        || jute::CreateMode::from_flags(c.flags).is_ok_and(|m| m.is_ttl())
-                }
-                _ => false,
-            });
-            if ttl && !ctx.limits.extended_types_enabled {
-                return read(Request::Multi(ops), Some(ErrorCode::Unimplemented));
-            }
-            Prepared::Write(Txn::Multi(ops))
-        }
+        Request::Multi(ops) => Prepared::Write(Txn::Multi(ops)),
         Request::CloseSession => Prepared::Write(Txn::CloseSession),
         Request::Sync(q) => Prepared::Read {
             request: Request::Sync(q),
