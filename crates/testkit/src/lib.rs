@@ -1,1 +1,31 @@
-//! testkit
+//! Dev-only helpers for testing Ferrokeeper against Apache ZooKeeper.
+//!
+//! - [`TestServer`] starts real ZooKeeper (Debian's 3.8 jars) or the `ferrokeeper` binary on a free
+//!   loopback port with a generated `zoo.cfg`, waits for `ruok`→`imok`, and kills it on drop.
+//! - [`shared`] keeps one server per target per test binary, so the JVM starts once.
+//! - [`raw::RawClient`] speaks the wire protocol directly (blocking), for byte-exact and abuse tests.
+//! - [`differential`] generates seeded operation sequences, runs them on two servers and compares
+//!   the normalised outcomes.
+
+pub mod config;
+pub mod differential;
+pub mod four_letter;
+mod process;
+pub mod raw;
+pub mod server;
+pub mod shared;
+pub mod target;
+
+pub use config::ServerConfig;
+pub use server::{HarnessError, TestServer};
+pub use target::Target;
+
+/// A path prefix unique to one test in this process: `/<test>-<pid>`. Tests that share a server
+/// work under their own prefix so they cannot see each other's nodes.
+pub fn unique_root(test: &str) -> String {
+    let clean: String = test
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("/{clean}-{}", std::process::id())
+}

@@ -95,7 +95,17 @@ fn answer(
         Request::GetAcl(q) => {
             validate_path(&q.path, false)?;
             tree.check_acl(&q.path, perms::READ | perms::ADMIN, identity)?;
-            let (acl, stat) = tree.get_acl(&q.path).ok_or(ErrorCode::NoNode)?;
+            let (mut acl, stat) = tree.get_acl(&q.path).ok_or(ErrorCode::NoNode)?;
+            if tree.check_acl(&q.path, perms::ADMIN, identity).is_err() {
+                // Without ADMIN a reader may see who has access, not the password hashes.
+                for entry in &mut acl {
+                    if entry.id.scheme == "digest" {
+                        if let Some((user, _)) = entry.id.id.split_once(':') {
+                            entry.id.id = format!("{user}:x");
+                        }
+                    }
+                }
+            }
             Ok(ReplyBody::Acl { acl, stat })
         }
         Request::GetAllChildrenNumber(q) => {

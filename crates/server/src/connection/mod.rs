@@ -379,7 +379,18 @@ impl Connection {
             s.liveness.touch(self.ctx.tracker.now_ms());
             let mut reader = Reader::new(body);
             let header = RequestHeader::decode(&mut reader)?;
-            let op = OpCode::from_i32(header.op).ok_or(ConnectionError::UnknownOp(header.op))?;
+            let Some(op) = OpCode::from_i32(header.op) else {
+                // ZooKeeper answers Unimplemented, then closes the connection.
+                encode_reply(
+                    header.xid,
+                    -1,
+                    ErrorCode::Unimplemented,
+                    &ReplyBody::Empty,
+                    &mut self.write_buf,
+                );
+                self.flush().await?;
+                return Err(ConnectionError::UnknownOp(header.op));
+            };
             let request = Request::decode(op, &mut reader)?;
             match request {
                 Request::Ping => {
@@ -392,13 +403,14 @@ impl Connection {
                         &mut self.write_buf,
                     );
                 }
+                // ZooKeeper echoes the request's xid (clients normally send −4, not all do).
                 Request::Auth(packet) => {
                     let super_digest = self.ctx.limits.super_digest.as_deref();
                     match auth::authenticate(&s.identity, &packet, super_digest) {
                         Some(identity) => {
                             s.identity = Arc::new(identity);
                             encode_reply(
-                                xid::AUTH,
+                                header.xid,
                                 0,
                                 ErrorCode::Ok,
                                 &ReplyBody::Empty,
@@ -408,7 +420,7 @@ impl Connection {
                         None => {
                             tracing::info!(peer = %self.peer, scheme = %packet.scheme, "authentication failed");
                             encode_reply(
-                                xid::AUTH,
+                                header.xid,
                                 0,
                                 ErrorCode::AuthFailed,
                                 &ReplyBody::Empty,

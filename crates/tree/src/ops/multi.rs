@@ -6,9 +6,9 @@ use crate::txn::TxnOutput;
 use jute::{CreateMode, CreateOp, ErrorCode, MultiOp, MultiResult, OpCode};
 
 impl DataTree {
-    /// Applies `ops` all or nothing. A request ZooKeeper 3.9 could not even decode (a read op, or
-    /// a create other than `createTTL` with unknown or TTL flags) fails whole with
-    /// `MarshallingError`.
+    /// Applies `ops` all or nothing. A request ZooKeeper cannot decode (a read op, or TTL flags on
+    /// a create that is not `createTTL`) fails whole with `MarshallingError`; unknown create flags
+    /// fail only their own op (`BadArguments`), in order, as the real server answers.
     pub(crate) fn multi(
         &mut self,
         cx: &mut OpContext<'_>,
@@ -61,11 +61,11 @@ impl DataTree {
 fn is_undecodable(op: &MultiOp) -> bool {
     match op {
         MultiOp::GetChildren(_) | MultiOp::GetData(_) => true,
-        // Decoding rebuilds these creates from their flags, which must name a mode; TTL flags
-        // there come without a TTL, which the rebuild rejects too.
+        // ZooKeeper's decoder rebuilds each create from its flags: unknown flags fall back to a
+        // default mode (prep then answers BadArguments for that op), but TTL flags on a create
+        // without a TTL cannot be rebuilt at all.
         MultiOp::Create(c) => {
-            c.op != OpCode::CreateTtl
-                && CreateMode::from_flags(c.flags).map_or(true, |mode| mode.is_ttl())
+            c.op != OpCode::CreateTtl && CreateMode::from_flags(c.flags).is_ok_and(|m| m.is_ttl())
         }
         _ => false,
     }

@@ -1,0 +1,86 @@
+//! One server per target per test binary, started on first use and killed when the process exits.
+//!
+//! A JVM takes seconds to start, so tests that can be isolated by path prefix share one server.
+//! Statics are never dropped, so an `atexit` hook kills the shared servers and removes their
+//! directories; if the process dies harder, the parent-death signal still kills them.
+
+use crate::config::ServerConfig;
+use crate::server::{HarnessError, TestServer};
+use crate::target::Target;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Mutex, Once, OnceLock};
+
+/// What a test needs to reach a shared server; the server itself stays in the registry.
+#[derive(Debug, Clone)]
+pub struct SharedServer {
+    /// Which implementation it is.
+    pub target: Target,
+    /// Its client address.
+    pub addr: SocketAddr,
+    /// The settings it runs with.
+    pub config: ServerConfig,
+}
+
+impl SharedServer {
+    /// `127.0.0.1:<port>`.
+    pub fn connect_string(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+type Registry = Mutex<HashMap<Target, Result<SharedServer, String>>>;
+
+static REGISTRY: OnceLock<Registry> = OnceLock::new();
+static SERVERS: Mutex<Vec<TestServer>> = Mutex::new(Vec::new());
+static HOOK: Once = Once::new();
+
+extern "C" fn kill_shared_servers() {
+    // Another thread may still hold the lock while the process exits; then the parent-death
+    // signal does the job instead.
+    if let Ok(mut servers) = SERVERS.try_lock() {
+        servers.clear();
+    }
+}
+
+/// The shared server for `target` with [`ServerConfig::default`] (plus `binary` for Ferrokeeper),
+/// starting it on first use. A failed start is remembered, so later tests fail fast with the same
+/// message.
+pub fn server(
+    target: Target,
+    binary: Option<&std::path::Path>,
+) -> Result<SharedServer, HarnessError> {
+    HOOK.call_once(|| {
+        // SAFETY: registering a plain extern "C" function is always sound.
+        unsafe {
+            libc::atexit(kill_shared_servers);
+        }
+    });
+    let registry = REGISTRY.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = registry.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(entry) = map.get(&target) {
+        return entry.clone().map_err(HarnessError::Shared);
+    }
+    let mut config = ServerConfig::default();
+    if let Some(b) = binary {
+        config.ferrokeeper_binary = Some(b.to_path_buf());
+    }
+    let started = TestServer::start(target, &config);
+    let entry = match started {
+        Ok(server) => {
+            let shared = SharedServer {
+                target,
+                addr: server.addr(),
+                config,
+            };
+            SERVERS
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(server);
+            Ok(shared)
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    map.insert(target, entry.clone());
+    entry.map_err(HarnessError::Shared)
+}
