@@ -110,6 +110,12 @@ impl Reader {
         Ok(self.buf.get_i64())
     }
 
+    /// One raw byte (used by our own log formats; jute itself has no byte type on the wire).
+    pub fn read_u8(&mut self) -> Result<u8, DecodeError> {
+        self.need(1)?;
+        Ok(self.buf.get_u8())
+    }
+
     /// Jute booleans are one byte; ZooKeeper writes 0 or 1 and reads any non-zero byte as true.
     pub fn read_bool(&mut self) -> Result<bool, DecodeError> {
         self.need(1)?;

@@ -69,6 +69,8 @@ pub struct ServerContext {
     /// The zxid of the last txn the apply task applied.
     pub applied_zxid: Arc<AtomicI64>,
     pub limits: Limits,
+    /// This server's id (`myid`; 0 when standalone without one).
+    pub server_id: u64,
     pub config: Arc<ServerConfig>,
     pub stats: Arc<ServerStats>,
     pub connections: ConnectionRegistry,
@@ -93,6 +95,7 @@ impl ServerContext {
             session_ids,
             applied_zxid,
             limits: Limits::from_config(&config),
+            server_id: config.my_id.unwrap_or(0),
             config,
             stats: Arc::new(ServerStats::new()),
             connections: ConnectionRegistry::default(),

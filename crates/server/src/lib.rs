@@ -101,7 +101,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         Arc::new(SystemClock),
         committed_tx,
     ));
-    let apply_task = ApplyTask::new(tree, Arc::clone(&tracker), Arc::clone(&applied_zxid));
+    let apply_task = ApplyTask::new(
+        tree,
+        Arc::clone(&tracker),
+        Arc::clone(&applied_zxid),
+        u64::from(server_id),
+    );
     let mut tasks = vec![tokio::spawn(apply_task.run(apply_rx))];
     let forward_tx = apply_tx.clone();
     tasks.push(tokio::spawn(async move {

@@ -1,13 +1,21 @@
-//! The payload this server puts into the consensus log.
+//! The payload this server puts into the consensus log, and its log encoding
+//! (`docs/formats/txn.md`).
 
-use jute::OpCode;
+use bytes::{BufMut, BytesMut};
+use jute::{DecodeError, OpCode, Reader, Writer};
 use std::sync::Arc;
+use tree::codec::{decode_identity, decode_txn, encode_identity, encode_txn};
 use tree::{Identity, Txn};
+
+/// The version byte every encoded proposal starts with.
+const FORMAT_VERSION: u8 = 1;
 
 /// Where the reply to a write goes once it is applied. Replies are sent only by the server the
 /// client is connected to; other replicas apply the entry and send nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Origin {
+    /// The server holding the client's connection.
+    pub server_id: u64,
     pub conn_id: u64,
     pub xid: i32,
     /// The op the client sent; it decides the reply's shape (e.g. `create` vs `create2`).
@@ -23,4 +31,111 @@ pub struct Proposal {
     /// The issuer's authenticated ids, checked against ACLs when the txn is applied.
     pub identity: Arc<Identity>,
     pub txn: Txn,
+}
+
+impl Proposal {
+    /// Appends the log encoding.
+    pub fn encode(&self, out: &mut BytesMut) {
+        out.put_u8(FORMAT_VERSION);
+        out.write_i64(self.session_id);
+        match &self.origin {
+            None => out.put_u8(0),
+            Some(origin) => {
+                out.put_u8(1);
+                out.write_i64(origin.server_id as i64);
+                out.write_i64(origin.conn_id as i64);
+                out.write_i32(origin.xid);
+                out.write_i32(origin.op.as_i32());
+            }
+        }
+        encode_identity(&self.identity, out);
+        encode_txn(&self.txn, out);
+    }
+
+    /// Decodes a proposal written by [`Proposal::encode`].
+    pub fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+        let version = r.read_u8()?;
+        if version != FORMAT_VERSION {
+            return Err(DecodeError::InvalidValue {
+                field: "proposal format version",
+                value: i64::from(version),
+            });
+        }
+        let session_id = r.read_i64()?;
+        let origin = match r.read_u8()? {
+            0 => None,
+            1 => {
+                let server_id = r.read_i64()? as u64;
+                let conn_id = r.read_i64()? as u64;
+                let xid = r.read_i32()?;
+                let raw_op = r.read_i32()?;
+                let op = OpCode::from_i32(raw_op).ok_or(DecodeError::InvalidValue {
+                    field: "origin op",
+                    value: i64::from(raw_op),
+                })?;
+                Some(Origin {
+                    server_id,
+                    conn_id,
+                    xid,
+                    op,
+                })
+            }
+            other => {
+                return Err(DecodeError::InvalidValue {
+                    field: "origin flag",
+                    value: i64::from(other),
+                })
+            }
+        };
+        let identity = Arc::new(decode_identity(r)?);
+        let txn = decode_txn(r)?;
+        Ok(Self {
+            session_id,
+            origin,
+            identity,
+            txn,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jute::proto::DeleteRequest;
+    use jute::{Id, Record};
+
+    #[test]
+    fn proposals_round_trip_with_and_without_origin() {
+        let with_origin = Proposal {
+            session_id: 0x1234,
+            origin: Some(Origin {
+                server_id: 3,
+                conn_id: 77,
+                xid: 9,
+                op: OpCode::Delete,
+            }),
+            identity: Arc::new(Identity {
+                ids: vec![Id::new("ip", "10.0.0.1")],
+            }),
+            txn: Txn::Delete(DeleteRequest {
+                path: "/x".into(),
+                version: 2,
+            }),
+        };
+        let housekeeping = Proposal {
+            session_id: 5,
+            origin: None,
+            identity: Arc::new(Identity::default()),
+            txn: Txn::CloseSession,
+        };
+        for p in [with_origin, housekeeping] {
+            let mut out = BytesMut::new();
+            p.encode(&mut out);
+            let mut r = Reader::new(out.freeze());
+            assert_eq!(Proposal::decode(&mut r).unwrap(), p);
+            assert!(r.finish().is_ok());
+        }
+        let mut wrong_version = Reader::new(2i32.to_bytes());
+        assert!(Proposal::decode(&mut wrong_version).is_err());
+    }
 }

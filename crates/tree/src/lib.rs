@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 mod acl;
+pub mod codec;
 mod config;
 mod ephemeral;
 mod mutate;

@@ -75,10 +75,17 @@ pub struct ApplyTask {
     applied_zxid: Arc<AtomicI64>,
     /// `sync` requests waiting for the apply task to reach their barrier zxid.
     waiting_syncs: VecDeque<ReadRequest>,
+    /// Replies go out only for entries whose origin is this server.
+    server_id: u64,
 }
 
 impl ApplyTask {
-    pub fn new(tree: DataTree, tracker: Arc<SessionTracker>, applied_zxid: Arc<AtomicI64>) -> Self {
+    pub fn new(
+        tree: DataTree,
+        tracker: Arc<SessionTracker>,
+        applied_zxid: Arc<AtomicI64>,
+        server_id: u64,
+    ) -> Self {
         applied_zxid.store(tree.last_zxid(), Ordering::Release);
         Self {
             tree,
@@ -88,6 +95,7 @@ impl ApplyTask {
             tracker,
             applied_zxid,
             waiting_syncs: VecDeque::new(),
+            server_id,
         }
     }
 
@@ -232,11 +240,13 @@ impl ApplyTask {
             }
         }
         let ok = applied.result.is_ok();
+        // Another server's client: that server answers it.
+        let origin = proposal.origin.filter(|o| o.server_id == self.server_id);
         match &proposal.txn {
             Txn::CreateSession { timeout_ms, passwd } if ok => {
                 self.tracker
                     .register(proposal.session_id, u32::try_from(*timeout_ms).unwrap_or(0));
-                if let Some(origin) = proposal.origin {
+                if let Some(origin) = origin {
                     self.session_conn
                         .insert(proposal.session_id, origin.conn_id);
                     self.send(
@@ -252,7 +262,7 @@ impl ApplyTask {
             }
             Txn::CloseSession if ok => {
                 self.tracker.remove(proposal.session_id);
-                if let Some(origin) = proposal.origin {
+                if let Some(origin) = origin {
                     self.send(
                         origin.conn_id,
                         replies::write_reply(origin, zxid, applied.result),
@@ -265,7 +275,7 @@ impl ApplyTask {
             }
             _ => {}
         }
-        if let Some(origin) = proposal.origin {
+        if let Some(origin) = origin {
             self.send(
                 origin.conn_id,
                 replies::write_reply(origin, zxid, applied.result),

@@ -250,6 +250,7 @@ impl Connection {
             .propose(Arc::new(Proposal {
                 session_id,
                 origin: Some(Origin {
+                    server_id: self.ctx.server_id,
                     conn_id: self.conn_id,
                     xid: 0,
                     op: OpCode::CreateSession,

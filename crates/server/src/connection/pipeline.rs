@@ -62,6 +62,7 @@ impl Pipeline {
     ) -> Result<(), PipelineError> {
         self.outstanding += 1;
         let origin = Origin {
+            server_id: ctx.server_id,
             conn_id: self.conn_id,
             xid,
             op: request.op_code(),
