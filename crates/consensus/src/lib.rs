@@ -6,9 +6,11 @@
 //! this crate knows whether the log is a single in-memory sequence or a Raft ensemble.
 
 mod clock;
+mod durable;
 mod single_node;
 
 pub use clock::{Clock, SystemClock};
+pub use durable::{decode_record, encode_record, LogPayload, LogStore, ReplayError};
 pub use single_node::SingleNode;
 
 use std::sync::Arc;

@@ -98,6 +98,19 @@ impl Proposal {
     }
 }
 
+impl consensus::LogPayload for Proposal {
+    fn encode(&self, out: &mut BytesMut) {
+        Proposal::encode(self, out);
+    }
+
+    fn decode(bytes: bytes::Bytes) -> Result<Self, String> {
+        let mut r = Reader::new(bytes);
+        let proposal = Proposal::decode(&mut r).map_err(|e| e.to_string())?;
+        r.finish().map_err(|e| e.to_string())?;
+        Ok(proposal)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
