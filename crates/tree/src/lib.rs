@@ -26,6 +26,7 @@ mod ops;
 mod path;
 mod quota;
 mod restore;
+pub mod snapshot;
 mod tree;
 mod txn;
 
