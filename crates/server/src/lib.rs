@@ -48,12 +48,19 @@ pub enum ServerError {
     },
     #[error("server id {0} is out of range: ids 0 to 255 are supported")]
     ServerId(u64),
+    #[error("data directory {path} is in use by another server (lock file {lock})")]
+    DataDirInUse {
+        path: std::path::PathBuf,
+        lock: std::path::PathBuf,
+    },
 }
 
 /// A started server. Dropping it does not stop it; call [`RunningServer::shutdown`] or end the runtime.
 pub struct RunningServer {
     pub local_addr: SocketAddr,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Held while the server runs so no second server opens the same data directory.
+    _data_dir_lock: std::fs::File,
 }
 
 impl RunningServer {
@@ -73,6 +80,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         path: config.data_dir.clone(),
         source,
     })?;
+    let data_dir_lock = lock_data_dir(&config.data_dir)?;
     let listen = config.client_addr();
     let listener = TcpListener::bind(listen)
         .await
@@ -132,7 +140,37 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     )));
     tasks.push(tokio::spawn(listener::accept_loop(ctx, listener)));
     tracing::info!("serving ZooKeeper clients on {local_addr}");
-    Ok(RunningServer { local_addr, tasks })
+    Ok(RunningServer {
+        local_addr,
+        tasks,
+        _data_dir_lock: data_dir_lock,
+    })
+}
+
+/// Takes an exclusive lock on `dir/.lock`, released when the returned file is dropped (or the
+/// process dies), so two servers never write one data directory.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, ServerError> {
+    let lock = dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|source| ServerError::DataDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ServerError::DataDirInUse {
+            path: dir.to_owned(),
+            lock,
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(ServerError::DataDir {
+            path: dir.to_owned(),
+            source,
+        }),
+    }
 }
 
 fn housekeeping(session_id: i64, txn: Txn) -> Arc<Proposal> {

@@ -297,3 +297,20 @@ async fn a_client_that_never_reads_does_not_delay_others() {
     flood.abort();
     server.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_cannot_open_the_same_data_directory() {
+    let (first, dir) = start("").await;
+    let config = server::config::ServerConfig::default()
+        .with_port(0)
+        .with_data_dir(dir.path().to_owned());
+    let err = server::start(config.clone())
+        .await
+        .err()
+        .expect("second server refused");
+    assert!(err.to_string().contains("in use"), "{err}");
+    first.shutdown();
+    // Dropping the first server releases the lock.
+    let again = server::start(config).await.expect("lock released");
+    again.shutdown();
+}
