@@ -22,6 +22,8 @@ pub trait LogStore: Send + 'static {
     fn append(&mut self, records: &[(u64, Bytes)]) -> std::io::Result<()>;
     /// Makes everything appended so far durable.
     fn sync(&mut self) -> std::io::Result<()>;
+    /// Discards records below `before` (whole files only; the rest stay readable).
+    fn compact(&mut self, before: u64) -> std::io::Result<()>;
 }
 
 /// Why the log could not be read back.
@@ -66,8 +68,10 @@ pub(crate) fn run_log_thread<P: LogPayload>(
     committed: mpsc::UnboundedSender<CommittedBatch<P>>,
     clock: Arc<dyn Clock>,
     last_zxid: Arc<AtomicI64>,
+    compact_before: Arc<AtomicI64>,
     max_batch: usize,
 ) {
+    let mut compacted = 0;
     let mut next = last_zxid.load(Ordering::Acquire);
     let mut incoming = Vec::with_capacity(max_batch);
     let mut buf = BytesMut::new();
@@ -104,6 +108,14 @@ pub(crate) fn run_log_thread<P: LogPayload>(
         last_zxid.store(next, Ordering::Release);
         if committed.send(batch).is_err() {
             return;
+        }
+        // Compaction rides on the next write: with no writes the log does not grow either.
+        let before = compact_before.load(Ordering::Acquire);
+        if before > compacted {
+            match store.compact(before as u64) {
+                Ok(()) => compacted = before,
+                Err(e) => tracing::warn!("cannot discard log records below {before:#x}: {e}"),
+            }
         }
     }
 }

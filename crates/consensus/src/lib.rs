@@ -72,4 +72,7 @@ pub trait Consensus<P>: Send + Sync + 'static {
 
     /// This server's role right now.
     fn role(&self) -> Role;
+
+    /// Log entries below `before_zxid` are covered by a durable snapshot and may be discarded.
+    fn compact(&self, before_zxid: i64);
 }

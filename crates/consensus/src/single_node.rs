@@ -16,6 +16,8 @@ const MAX_BATCH: usize = 1024;
 pub struct SingleNode<P> {
     proposals: mpsc::UnboundedSender<Arc<P>>,
     last_proposed: Arc<AtomicI64>,
+    /// Entries below this zxid may be dropped from the durable log.
+    compact_before: Arc<AtomicI64>,
 }
 
 impl<P: Send + Sync + 'static> SingleNode<P> {
@@ -55,6 +57,7 @@ impl<P: Send + Sync + 'static> SingleNode<P> {
         Self {
             proposals: tx,
             last_proposed,
+            compact_before: Arc::new(AtomicI64::new(0)),
         }
     }
 }
@@ -71,12 +74,17 @@ impl<P: LogPayload> SingleNode<P> {
         let (tx, rx) = mpsc::unbounded_channel::<Arc<P>>();
         let last_proposed = Arc::new(AtomicI64::new(last_zxid));
         let counter = Arc::clone(&last_proposed);
+        let compact_before = Arc::new(AtomicI64::new(0));
+        let compact = Arc::clone(&compact_before);
         std::thread::Builder::new()
             .name("ferrokeeper-log".into())
-            .spawn(move || run_log_thread(store, rx, committed, clock, counter, MAX_BATCH))?;
+            .spawn(move || {
+                run_log_thread(store, rx, committed, clock, counter, compact, MAX_BATCH)
+            })?;
         Ok(Self {
             proposals: tx,
             last_proposed,
+            compact_before,
         })
     }
 }
@@ -97,6 +105,10 @@ impl<P: Send + Sync + 'static> Consensus<P> for SingleNode<P> {
 
     fn role(&self) -> Role {
         Role::Standalone
+    }
+
+    fn compact(&self, before_zxid: i64) {
+        self.compact_before.fetch_max(before_zxid, Ordering::AcqRel);
     }
 }
 
@@ -141,6 +153,10 @@ mod tests {
                 .map_or(0, |r| r.0 as i64);
             self.synced_upto.store(last, Ordering::SeqCst);
             self.syncs.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+        fn compact(&mut self, before: u64) -> std::io::Result<()> {
+            self.appended.lock().unwrap().retain(|r| r.0 >= before);
             Ok(())
         }
     }

@@ -174,6 +174,9 @@ pub struct ServerConfig {
     /// `znode.container.maxNeverUsedIntervalMs`: a container that never had a child may be swept
     /// this long after its last change; 0 (ZooKeeper's default) keeps it forever.
     pub container_max_never_used_ms: u32,
+    /// `snapCount`: about how many txns between snapshots (each server picks a random point in
+    /// the second half, so an ensemble does not snapshot all at once).
+    pub snap_count: u32,
     /// `enforceQuota`: hard quotas under `/zookeeper/quota` reject writes with `QuotaExceeded`.
     pub enforce_quota: bool,
     /// Keys neither we nor ZooKeeper know; each was also logged with `tracing::warn!`.
@@ -210,6 +213,7 @@ impl Default for ServerConfig {
             container_check_interval_ms: 60_000,
             container_max_never_used_ms: 0,
             enforce_quota: false,
+            snap_count: 100_000,
             unknown_keys: Vec::new(),
             client_port_given: false,
         }
@@ -258,7 +262,6 @@ const KNOWN_IGNORED_KEYS: &[&str] = &[
     "secureClientPortAddress",
     "serverCnxnFactory",
     "skipACL",
-    "snapCount",
     "snapSizeLimitInKb",
     "sslQuorum",
     "sslQuorumReloadCertFiles",
@@ -575,6 +578,7 @@ impl ServerConfig {
             "readonlymode.enabled" => self.read_only_mode_enabled = boolean(key, value)?,
             "extendedTypesEnabled" => self.extended_types_enabled = boolean(key, value)?,
             "enforceQuota" => self.enforce_quota = boolean(key, value)?,
+            "snapCount" => self.snap_count = int_in(key, value, 2, i32::MAX as i64)? as u32,
             "znode.container.maxNeverUsedIntervalMs" => {
                 self.container_max_never_used_ms = int_in(key, value, 0, i32::MAX as i64)? as u32
             }

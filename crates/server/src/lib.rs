@@ -14,8 +14,10 @@ pub mod context;
 pub mod four_letter;
 pub mod listener;
 pub mod outbound;
+pub mod persistence;
 pub mod proposal;
 pub mod sessions;
+pub mod snapshots;
 pub mod stats;
 pub mod watches;
 
@@ -46,6 +48,12 @@ pub enum ServerError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Persistence(#[from] persistence::PersistenceError),
+    #[error(transparent)]
+    Snapshot(#[from] snapshots::LoadError),
+    #[error("cannot start the log writer: {0}")]
+    LogThread(std::io::Error),
     #[error("server id {0} is out of range: ids 0 to 255 are supported")]
     ServerId(u64),
     #[error("data directory {path} is in use by another server (lock file {lock})")]
@@ -95,25 +103,36 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let tick_time = Duration::from_millis(config.tick_time_ms.max(1) as u64);
     let container_check_interval =
         Duration::from_millis(u64::from(config.container_check_interval_ms));
-    let tree = DataTree::with_config(TreeConfig {
+    let tree_config = TreeConfig {
         extended_types_enabled: config.extended_types_enabled,
         enforce_quota: config.enforce_quota,
         container_max_never_used_ms: i64::from(config.container_max_never_used_ms),
-    });
+    };
+    let (snapshot_store, snapshot) = snapshots::load_latest(&config, tree_config.clone())?;
+    let base = snapshot.unwrap_or_else(|| DataTree::with_config(tree_config));
+    let recovered = persistence::recover(&config, base)?;
+    let tree = recovered.tree;
     let tracker = Arc::new(SessionTracker::new());
     let applied_zxid = Arc::new(AtomicI64::new(tree.last_zxid()));
     let (apply_tx, apply_rx) = mpsc::unbounded_channel();
     let (committed_tx, mut committed_rx) = mpsc::unbounded_channel();
-    let consensus: Arc<dyn Consensus<Proposal>> = Arc::new(SingleNode::start(
-        tree.last_zxid(),
-        Arc::new(SystemClock),
-        committed_tx,
-    ));
+    let consensus: Arc<dyn Consensus<Proposal>> = Arc::new(
+        SingleNode::start_durable(
+            tree.last_zxid(),
+            Arc::new(SystemClock),
+            committed_tx,
+            Box::new(persistence::WalStore(recovered.wal)),
+        )
+        .map_err(ServerError::LogThread)?,
+    );
+    let snapshotter =
+        snapshots::Snapshotter::new(snapshot_store, Arc::clone(&consensus), config.snap_count);
     let apply_task = ApplyTask::new(
         tree,
         Arc::clone(&tracker),
         Arc::clone(&applied_zxid),
         u64::from(server_id),
+        Some(snapshotter),
     );
     let mut tasks = vec![tokio::spawn(apply_task.run(apply_rx))];
     let forward_tx = apply_tx.clone();

@@ -77,6 +77,8 @@ pub struct ApplyTask {
     waiting_syncs: VecDeque<ReadRequest>,
     /// Replies go out only for entries whose origin is this server.
     server_id: u64,
+    /// Takes snapshots in the background every so many txns.
+    snapshotter: Option<crate::snapshots::Snapshotter>,
 }
 
 impl ApplyTask {
@@ -85,8 +87,13 @@ impl ApplyTask {
         tracker: Arc<SessionTracker>,
         applied_zxid: Arc<AtomicI64>,
         server_id: u64,
+        snapshotter: Option<crate::snapshots::Snapshotter>,
     ) -> Self {
         applied_zxid.store(tree.last_zxid(), Ordering::Release);
+        // Sessions recovered from disk get a full timeout to reconnect before they expire.
+        for (session_id, entry) in tree.sessions() {
+            tracker.register(session_id, u32::try_from(entry.timeout_ms).unwrap_or(0));
+        }
         Self {
             tree,
             watches: WatchManager::default(),
@@ -96,6 +103,7 @@ impl ApplyTask {
             applied_zxid,
             waiting_syncs: VecDeque::new(),
             server_id,
+            snapshotter,
         }
     }
 
@@ -113,8 +121,12 @@ impl ApplyTask {
     fn handle(&mut self, input: ApplyInput) {
         match input {
             ApplyInput::Committed(entries) => {
+                let count = entries.len() as u64;
                 for entry in entries {
                     self.apply_committed(entry.zxid, entry.time_ms, &entry.payload);
+                }
+                if let Some(snapshotter) = self.snapshotter.as_mut() {
+                    snapshotter.applied(count, &self.tree);
                 }
                 self.release_syncs();
             }

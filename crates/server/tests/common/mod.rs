@@ -13,13 +13,18 @@ use tokio::net::TcpStream;
 /// A server on a free loopback port with a fast tick, configured by `zoo_cfg` lines.
 pub async fn start(zoo_cfg: &str) -> (server::RunningServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
+    let running = start_in(dir.path(), zoo_cfg).await;
+    (running, dir)
+}
+
+/// A server whose data lives in `dir` (to restart on the same data).
+pub async fn start_in(dir: &std::path::Path, zoo_cfg: &str) -> server::RunningServer {
     let text = format!("tickTime=50\nznode.container.checkIntervalMs=50\n{zoo_cfg}");
     let config = server::config::ServerConfig::from_str_contents(&text)
         .expect("valid config")
         .with_port(0)
-        .with_data_dir(dir.path().to_owned());
-    let running = server::start(config).await.expect("server starts");
-    (running, dir)
+        .with_data_dir(dir.to_owned());
+    server::start(config).await.expect("server starts")
 }
 
 /// One decoded server message.

@@ -1,0 +1,190 @@
+//! Snapshots of the data tree under `dataDir/snapshots`: loaded at start-up, taken in the
+//! background every `snapCount` txns (randomised, as ZooKeeper does), the last few kept, and the
+//! log older than the oldest kept snapshot discarded.
+
+use crate::config::ServerConfig;
+use consensus::Consensus;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use storage::{SnapshotReader, SnapshotStore, SnapshotWriter};
+use tree::snapshot::{read_snapshot, write_snapshot, SnapshotError};
+use tree::{DataTree, TreeConfig};
+
+/// How many snapshots are kept (ZooKeeper's `autopurge.snapRetainCount` default).
+const KEEP: usize = 3;
+
+/// Why a snapshot could not be loaded; the server refuses to start on it.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("snapshot directory {dir}: {source}")]
+    Store {
+        dir: PathBuf,
+        source: storage::Error,
+    },
+    #[error("snapshot {path}: {source}")]
+    Content {
+        path: PathBuf,
+        source: SnapshotError,
+    },
+}
+
+/// The directory holding snapshots.
+pub fn snapshot_dir(config: &ServerConfig) -> PathBuf {
+    config.data_dir.join("snapshots")
+}
+
+/// Opens the snapshot store and loads the newest snapshot, if there is one.
+pub fn load_latest(
+    config: &ServerConfig,
+    tree_config: TreeConfig,
+) -> Result<(SnapshotStore, Option<DataTree>), LoadError> {
+    let dir = snapshot_dir(config);
+    let store_error = |source| LoadError::Store {
+        dir: dir.clone(),
+        source,
+    };
+    let store = SnapshotStore::open(storage::fs::std_fs(), &dir).map_err(store_error)?;
+    let Some(latest) = store.latest().map_err(store_error)? else {
+        return Ok((store, None));
+    };
+    let content_error = |source| LoadError::Content {
+        path: latest.path.clone(),
+        source,
+    };
+    let reader = store.reader(&latest).map_err(store_error)?;
+    let mut input = ChunkReader(reader);
+    let tree =
+        read_snapshot(&mut io::BufReader::new(&mut input), tree_config).map_err(content_error)?;
+    // Read to the end: the stream's checksum is verified only there.
+    let mut rest = [0u8; 1];
+    if input.read(&mut rest).map_err(|e| content_error(e.into()))? != 0 {
+        return Err(content_error(SnapshotError::BadLength {
+            field: "trailing bytes",
+            length: 1,
+        }));
+    }
+    tracing::info!(
+        "loaded snapshot {} at zxid {:#x}",
+        latest.path.display(),
+        tree.last_zxid()
+    );
+    Ok((store, Some(tree)))
+}
+
+/// Takes snapshots in the background on behalf of the apply task.
+pub struct Snapshotter {
+    store: SnapshotStore,
+    consensus: Arc<dyn Consensus<crate::proposal::Proposal>>,
+    in_progress: Arc<AtomicBool>,
+    /// Txns applied since the last snapshot, and the count that triggers the next one.
+    since_last: u64,
+    next_at: u64,
+    snap_count: u64,
+}
+
+impl Snapshotter {
+    pub fn new(
+        store: SnapshotStore,
+        consensus: Arc<dyn Consensus<crate::proposal::Proposal>>,
+        snap_count: u32,
+    ) -> Self {
+        let snap_count = u64::from(snap_count.max(2));
+        Self {
+            store,
+            consensus,
+            in_progress: Arc::new(AtomicBool::new(false)),
+            since_last: 0,
+            next_at: random_point(snap_count),
+            snap_count,
+        }
+    }
+
+    /// Counts `applied` txns; past the randomised threshold, snapshots `tree` (an O(1) clone) on
+    /// a blocking thread so the apply task never waits for the disk.
+    pub fn applied(&mut self, applied: u64, tree: &DataTree) {
+        self.since_last += applied;
+        if self.since_last < self.next_at || self.in_progress.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.since_last = 0;
+        self.next_at = random_point(self.snap_count);
+        let tree = tree.clone();
+        let store = self.store.clone();
+        let consensus = Arc::clone(&self.consensus);
+        let in_progress = Arc::clone(&self.in_progress);
+        tokio::task::spawn_blocking(move || {
+            match take(&store, &tree) {
+                Ok(oldest_kept) => consensus.compact(oldest_kept as i64 + 1),
+                Err(e) => tracing::error!("snapshot at zxid {:#x} failed: {e}", tree.last_zxid()),
+            }
+            in_progress.store(false, Ordering::Release);
+        });
+    }
+}
+
+/// Between half of `snap_count` and all of it, so ensemble members snapshot at different times.
+fn random_point(snap_count: u64) -> u64 {
+    let half = snap_count / 2;
+    half + rand::random_range(0..=half)
+}
+
+/// Writes `tree` as a snapshot and keeps only the newest few; returns the oldest index kept.
+pub fn take(store: &SnapshotStore, tree: &DataTree) -> Result<u64, storage::Error> {
+    let started = std::time::Instant::now();
+    let writer = store.create(tree.last_zxid() as u64)?;
+    let mut sink = BufWriter::with_capacity(256 * 1024, ChunkWriter(Some(writer)));
+    write_snapshot(tree, &mut sink)
+        .and_then(|()| sink.flush())
+        .map_err(|e| storage::Error::Io {
+            op: "write snapshot",
+            path: store.dir().to_owned(),
+            source: e,
+        })?;
+    let writer = sink
+        .into_inner()
+        .ok()
+        .and_then(|mut w| w.0.take())
+        .ok_or_else(|| storage::Error::Io {
+            op: "write snapshot",
+            path: store.dir().to_owned(),
+            source: io::Error::other("snapshot buffer could not be flushed"),
+        })?;
+    let info = writer.finish()?;
+    store.retain(KEEP)?;
+    let oldest = store
+        .list()?
+        .first()
+        .map_or(info.index, |oldest| oldest.index);
+    tracing::info!(
+        "snapshot {} written in {} ms",
+        info.path.display(),
+        started.elapsed().as_millis()
+    );
+    Ok(oldest)
+}
+
+/// `io::Write` over a snapshot writer.
+struct ChunkWriter(Option<SnapshotWriter>);
+
+impl Write for ChunkWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.0.as_mut() {
+            Some(w) => w.write(buf).map(|()| buf.len()).map_err(io::Error::other),
+            None => Err(io::Error::other("snapshot already finished")),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `io::Read` over a snapshot reader; end of stream means the checksum matched.
+struct ChunkReader(SnapshotReader);
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read_chunk(buf).map_err(io::Error::other)
+    }
+}

@@ -1,0 +1,113 @@
+//! Dropping records: a conflicting suffix (`truncate_after`) or a prefix covered by a snapshot
+//! (`purge_before`). Both are durable when they return, and both remove files in an order that
+//! leaves a contiguous log on disk if a crash stops them halfway.
+
+use crate::error::{Error, IoContext, Result};
+
+use super::Wal;
+
+impl Wal {
+    /// Drops every record with an index above `index` (Raft's conflicting suffix), durably.
+    /// `index + 1 == first_index()` empties the log; asking to keep records that were already
+    /// purged (`index + 1 < first_index()`) is [`Error::TruncateBeforeFirst`].
+    pub fn truncate_after(&mut self, index: u64) -> Result<()> {
+        self.check_poisoned()?;
+        let Some(first) = self.segments.first().map(|s| s.first_index) else {
+            return Ok(());
+        };
+        // `index < first - 1`, written so that `first == 0` cannot underflow.
+        if index < first && first - index > 1 {
+            return Err(Error::TruncateBeforeFirst { index, first });
+        }
+        match self.last_index() {
+            Some(last) if index < last => {}
+            _ => return Ok(()),
+        }
+        self.guarded(|wal| wal.truncate_inner(index + 1))
+    }
+
+    fn truncate_inner(&mut self, keep_below: u64) -> Result<()> {
+        // Newest first, so a crash part way leaves a shorter but still contiguous log.
+        while self.segments.len() > 1
+            && self.segments[self.segments.len() - 1].first_index >= keep_below
+        {
+            if let Some(seg) = self.segments.pop() {
+                let path = seg.path;
+                drop(seg.file);
+                self.fs.remove_file(&path).ctx("remove", &path)?;
+                self.fs
+                    .sync_dir(&self.dir)
+                    .ctx("fsync directory", &self.dir)?;
+                tracing::info!(path = %path.display(), "removed segment past truncation point");
+            }
+        }
+        let Some(seg) = self.segments.last_mut() else {
+            return Ok(());
+        };
+        let keep = (keep_below.saturating_sub(seg.first_index)) as usize;
+        if keep < seg.offsets.len() {
+            let cut = seg.offsets[keep];
+            seg.file.set_len(cut).ctx("truncate", &seg.path)?;
+            // A full fsync: the new length is metadata, and the records kept before the cut may
+            // not have been synced yet either.
+            seg.file.sync_all().ctx("fsync", &seg.path)?;
+            seg.offsets.truncate(keep);
+            seg.data_end = cut;
+            tracing::info!(path = %seg.path.display(), keep_below, "truncated log");
+        }
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Deletes whole segments all of whose records are below `index` (covered by a snapshot at
+    /// `index - 1` or later), durably. Records below `index` that share a segment with later ones
+    /// stay. If `index` is past the last record the log becomes empty and the next append must
+    /// carry `index`; on a log never written this sets its first index.
+    pub fn purge_before(&mut self, index: u64) -> Result<()> {
+        self.check_poisoned()?;
+        let Some(last) = self.segments.last() else {
+            return self.guarded(|wal| wal.create_segment(index));
+        };
+        if index <= self.segments[0].first_index {
+            return Ok(());
+        }
+        if index < last.next_index() {
+            return self.guarded(|wal| wal.remove_oldest_below(index));
+        }
+        let reuse_last = last.offsets.is_empty() && last.first_index == index;
+        self.guarded(|wal| {
+            if !reuse_last {
+                // The new empty segment carries the next index across a restart; it is made
+                // durable before the old ones go, and `open` finishes a purge interrupted here.
+                wal.create_segment(index)?;
+            }
+            let keep_from = wal.segments.len() - 1;
+            wal.remove_oldest(keep_from)?;
+            wal.dirty = false;
+            Ok(())
+        })
+    }
+
+    fn remove_oldest_below(&mut self, index: u64) -> Result<()> {
+        let whole = self
+            .segments
+            .windows(2)
+            .take_while(|w| w[1].first_index <= index)
+            .count();
+        self.remove_oldest(whole)
+    }
+
+    /// Removes the `n` oldest segments, oldest first, so a crash part way leaves a contiguous log.
+    fn remove_oldest(&mut self, n: usize) -> Result<()> {
+        for seg in self.segments.drain(..n).collect::<Vec<_>>() {
+            let path = seg.path;
+            drop(seg.file);
+            self.fs.remove_file(&path).ctx("remove", &path)?;
+            self.fs
+                .sync_dir(&self.dir)
+                .ctx("fsync directory", &self.dir)?;
+            tracing::info!(path = %path.display(), "purged segment");
+        }
+        Ok(())
+    }
+}
