@@ -225,7 +225,19 @@ impl TestServer {
         }
     }
 
-    /// Kills the process (idempotent).
+    /// Starts the same server again (same port, config and data directory) after [`kill`](Self::kill)
+    /// and waits until it serves.
+    pub fn restart(&mut self) -> Result<(), HarnessError> {
+        self.kill();
+        let cmd = match self.target {
+            Target::ZooKeeper => zookeeper_command(&self.config_path, &self.config)?,
+            Target::Ferrokeeper => ferrokeeper_command(&self.config_path, &self.config)?,
+        };
+        self.spawn(cmd)?;
+        self.wait_ready(READY_TIMEOUT)
+    }
+
+    /// Kills the process with SIGKILL, as a crash would (idempotent).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
