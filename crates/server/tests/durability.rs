@@ -210,3 +210,40 @@ async fn restart_loads_the_latest_snapshot_plus_the_log_after_it() {
         "error names the file: {err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_log_record_stops_the_start_and_names_file_and_offset() {
+    let (server, dir) = start("").await;
+    let mut c = RawClient::connect(server.local_addr).await;
+    for i in 0..50 {
+        c.call(i, &create(&format!("/w{i}"), &[b'a'; 100], 0)).await;
+    }
+    drop(c);
+    server.shutdown();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let segment = std::fs::read_dir(dir.path().join("wal"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("log."))
+        })
+        .expect("a log segment");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    // Somewhere in the middle: a record with intact records after it, so this is not a torn tail.
+    let offset = bytes.len() / 2;
+    bytes[offset] ^= 0xff;
+    std::fs::write(&segment, bytes).unwrap();
+    let config = server::config::ServerConfig::default()
+        .with_port(0)
+        .with_data_dir(dir.path().to_owned());
+    let err = server::start(config)
+        .await
+        .err()
+        .expect("refuses a corrupt log");
+    let text = err.to_string();
+    let name = segment.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(text.contains(&name), "error names the file: {text}");
+    assert!(text.contains("offset"), "error gives the offset: {text}");
+    eprintln!("refused as expected: {text}");
+}
