@@ -202,7 +202,9 @@ fn set_watches(
     w: &SetWatches2,
     events: &mut Vec<Outbound>,
 ) {
-    let zxid = tree.last_zxid();
+    // No single transaction caused these events (they summarise what the client missed), so
+    // like ZooKeeper's DataTree.setWatches they carry zxid -1.
+    let zxid = -1;
     let mut fire = |event: EventType, path: &str| {
         events.push(Outbound::Event {
             event,

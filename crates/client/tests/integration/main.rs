@@ -1,0 +1,13 @@
+//! Integration tests of the client over real TCP, each run against real ZooKeeper 3.8 and
+//! against Ferrokeeper with the same assertions (one test binary, so each server starts once).
+
+mod blocking;
+mod chroot_auth;
+mod common;
+mod multi;
+mod ops;
+mod pipelining;
+mod proxy;
+mod server_bugs;
+mod session;
+mod watches;
