@@ -287,3 +287,23 @@ proptest! {
         run(&ops, segment_size);
     }
 }
+
+/// Found by `crashes_keep_every_acknowledged_record` in CI: a crash during a purge past the end
+/// of the log, after a failed append.
+#[test]
+fn crash_during_purge_past_the_end_after_a_failed_append() {
+    run(
+        &[
+            Op::FailDuring(
+                Box::new(Op::Append(3, 2635001604064776448)),
+                1468173269234750278,
+            ),
+            Op::Append(5, 7512888998161437168),
+            Op::FailDuring(
+                Box::new(Op::Purge(3153394835469205807)),
+                12268669307782192602,
+            ),
+        ],
+        175,
+    );
+}

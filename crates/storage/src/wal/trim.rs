@@ -77,6 +77,14 @@ impl Wal {
         let reuse_last = last.offsets.is_empty() && last.first_index == index;
         self.guarded(|wal| {
             if !reuse_last {
+                // Like a rollover, the current last segment is synced before another follows it:
+                // once it is not the last, a torn tail in it would read as corruption if a crash
+                // interrupts the purge before it is deleted.
+                if wal.dirty {
+                    if let Some(seg) = wal.segments.last() {
+                        seg.file.sync_data().ctx("fdatasync", &seg.path)?;
+                    }
+                }
                 // The new empty segment carries the next index across a restart; it is made
                 // durable before the old ones go, and `open` finishes a purge interrupted here.
                 wal.create_segment(index)?;
