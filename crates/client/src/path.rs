@@ -3,48 +3,12 @@
 
 use crate::error::Error;
 
-/// Checks `path` against ZooKeeper's path rules (`PathUtils.validatePath`), so a bad path fails
-/// here with a message instead of as a server error. `sequential` allows the trailing `/` of a
-/// sequential create, whose name is then only the suffix.
+/// Checks `path` against ZooKeeper's path rules (the same check the server makes), so a bad
+/// path fails here with a message instead of as a server error. `sequential` allows the trailing
+/// `/` of a sequential create, whose name is then only the suffix.
 pub(crate) fn validate(path: &str, sequential: bool) -> Result<(), Error> {
-    let bad = |reason: &str| Err(Error::invalid(format!("invalid path {path:?}: {reason}")));
-    if path.is_empty() {
-        return bad("empty");
-    }
-    if !path.starts_with('/') {
-        return bad("must start with /");
-    }
-    if path.len() == 1 {
-        return Ok(());
-    }
-    if path.ends_with('/') && !sequential {
-        return bad("must not end with /");
-    }
-    // A sequential create may name only the parent (`/a/`): the server appends the suffix, so
-    // its last segment alone may be empty.
-    let segments: Vec<&str> = path[1..].split('/').collect();
-    let last = segments.len() - 1;
-    for (i, seg) in segments.iter().enumerate() {
-        if seg.is_empty() && !(sequential && i == last) {
-            return bad("empty segment");
-        }
-        if *seg == "." || *seg == ".." {
-            return bad("relative segments are not allowed");
-        }
-    }
-    if let Some(c) = path.chars().find(|&c| invalid_char(c)) {
-        return bad(&format!("invalid character {:?}", c));
-    }
-    Ok(())
-}
-
-/// The characters ZooKeeper refuses in a path: NUL, controls, and the ranges it reserves.
-fn invalid_char(c: char) -> bool {
-    matches!(c,
-        '\u{0}'..='\u{1f}'
-        | '\u{7f}'..='\u{9f}'
-        | '\u{e000}'..='\u{f8ff}'
-        | '\u{fff0}'..='\u{ffff}')
+    jute::validate_path(path, sequential)
+        .map_err(|why| Error::invalid(format!("invalid path {path:?}: {why}")))
 }
 
 /// The chroot suffix of a connect string (`host:port/app`), or none.

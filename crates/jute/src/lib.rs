@@ -10,6 +10,7 @@ pub mod frame;
 mod modes;
 pub mod multi;
 mod opcode;
+mod path;
 pub mod proto;
 mod record_macro;
 mod request;
@@ -22,6 +23,7 @@ pub use frame::{Frame, FrameDecoder, FrameError};
 pub use modes::{AddWatchMode, CreateMode, EventType, KeeperState, WatcherType};
 pub use multi::{MultiOp, MultiResult};
 pub use opcode::{xid, OpCode};
+pub use path::{validate_path, PathError};
 pub use request::{CreateOp, Request};
 
 /// What [`record!`] expands to needs, reachable from crates that do not depend on `bytes`.

@@ -12,49 +12,9 @@ pub(crate) const QUOTA_ZOOKEEPER: &str = "/zookeeper/quota";
 pub(crate) const CONFIG_ZOOKEEPER: &str = "/zookeeper/config";
 
 /// Validates a client path by ZooKeeper's rules (`PathUtils.validatePath`). `sequential` allows the
-/// trailing `/` that a sequential create may end with.
+/// trailing `/` that a sequential create may end with. Every violation is `BadArguments`.
 pub fn validate_path(path: &str, sequential: bool) -> Result<(), ErrorCode> {
-    if sequential {
-        // A sequential create appends digits, so the path is judged as if one were there already.
-        let mut with_digit = String::with_capacity(path.len() + 1);
-        with_digit.push_str(path);
-        with_digit.push('1');
-        return validate(&with_digit);
-    }
-    validate(path)
-}
-
-fn validate(path: &str) -> Result<(), ErrorCode> {
-    let bytes = path.as_bytes();
-    if bytes.first() != Some(&b'/') {
-        return Err(ErrorCode::BadArguments);
-    }
-    if bytes.len() == 1 {
-        return Ok(());
-    }
-    if bytes.last() == Some(&b'/') {
-        return Err(ErrorCode::BadArguments);
-    }
-    for segment in path[1..].split('/') {
-        if segment.is_empty() || segment == "." || segment == ".." {
-            return Err(ErrorCode::BadArguments);
-        }
-        if segment.chars().any(is_forbidden_char) {
-            return Err(ErrorCode::BadArguments);
-        }
-    }
-    Ok(())
-}
-
-/// Java judges UTF-16 units: anything outside the Basic Multilingual Plane arrives as a surrogate
-/// pair, which falls in the forbidden `\ud800..\uf8ff` range.
-fn is_forbidden_char(c: char) -> bool {
-    matches!(c,
-        '\u{0}'..='\u{1f}'
-        | '\u{7f}'..='\u{9f}'
-        | '\u{e000}'..='\u{f8ff}'
-        | '\u{fff0}'..='\u{ffff}')
-        || (c as u32) > 0xffff
+    jute::validate_path(path, sequential).map_err(|_| ErrorCode::BadArguments)
 }
 
 /// Splits `path` into (parent, child name) the way the prep stage does: at the last `/`, with
