@@ -1,7 +1,9 @@
 //! `ferrokeeper`: the command-line front door. Subcommands hold no logic of their own; they parse
 //! arguments and call into the crates.
 
+mod bench_cmd;
 mod server_cmd;
+mod shell_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,25 +23,39 @@ struct Cli {
 enum Command {
     /// Start a server. With no arguments: standalone on 127.0.0.1:2181, data under ./data.
     Server(server_cmd::ServerArgs),
+    /// A zkCli-compatible shell: `shell -server host:port [command args...]`.
+    Shell(shell_cmd::ShellArgs),
+    /// Measure a ZooKeeper-protocol server: throughput, latency percentiles, server CPU per op.
+    Bench(bench_cmd::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The shell's and the benchmark's output is for users and scripts: only warnings may
+    // interleave with it.
+    let default_level = match cli.command {
+        Command::Shell(_) | Command::Bench(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
         Command::Server(args) => server_cmd::run(args),
+        Command::Shell(args) => shell_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("ferrokeeper: {message}");
+            if !message.is_empty() {
+                eprintln!("ferrokeeper: {message}");
+            }
             ExitCode::FAILURE
         }
     }

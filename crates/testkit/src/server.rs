@@ -237,6 +237,11 @@ impl TestServer {
         self.wait_ready(READY_TIMEOUT)
     }
 
+    /// The server process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(std::process::Child::id)
+    }
+
     /// Kills the process with SIGKILL, as a crash would (idempotent).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -1,0 +1,131 @@
+//! `ferrokeeper bench`: drives load against any ZooKeeper-protocol server.
+
+use clap::{Args, Subcommand, ValueEnum};
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    populate: Option<PopulateCommand>,
+    /// Connect string of the server under test.
+    #[arg(long, default_value = "127.0.0.1:2181", global = true)]
+    server: String,
+    /// What to measure.
+    #[arg(long, value_enum, default_value = "set")]
+    workload: WorkloadName,
+    /// Sessions (connections).
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Requests each session keeps in flight.
+    #[arg(long, default_value_t = 32)]
+    in_flight: usize,
+    /// Bytes per value.
+    #[arg(long, default_value_t = 1024)]
+    value_size: usize,
+    /// Keys the key-space workloads choose from.
+    #[arg(long, default_value_t = 1000)]
+    keys: usize,
+    /// Fraction of reads in `--workload mixed`.
+    #[arg(long, default_value_t = 0.8)]
+    read_ratio: f64,
+    /// Operations per transaction in `--workload multi`.
+    #[arg(long, default_value_t = 4)]
+    ops: usize,
+    /// Watching sessions in `--workload watch`.
+    #[arg(long, default_value_t = 1000)]
+    watchers: usize,
+    /// Seconds of warm-up, not measured.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// The server's process id, to report its CPU time per operation.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Print only the JSON line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum PopulateCommand {
+    /// Create N znodes of S bytes under /ferrokeeper-bench.
+    Populate {
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+        #[arg(long, default_value_t = 100)]
+        size: usize,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum WorkloadName {
+    Create,
+    Set,
+    Get,
+    Exists,
+    Delete,
+    Mixed,
+    Multi,
+    Watch,
+    Sessions,
+}
+
+/// Runs the benchmark (or `populate`) and prints its report.
+pub fn run(args: BenchArgs) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    if let Some(PopulateCommand::Populate { count, size }) = args.populate {
+        let took = runtime
+            .block_on(bench::populate(&args.server, count, size, true))
+            .map_err(|e| e.to_string())?;
+        println!(
+            "populated {count} znodes of {size} bytes in {:.1} s ({:.0} creates/s)",
+            took.as_secs_f64(),
+            count as f64 / took.as_secs_f64().max(f64::EPSILON)
+        );
+        return Ok(());
+    }
+    let workload = match args.workload {
+        WorkloadName::Create => bench::Workload::Create,
+        WorkloadName::Set => bench::Workload::Set,
+        WorkloadName::Get => bench::Workload::Get,
+        WorkloadName::Exists => bench::Workload::Exists,
+        WorkloadName::Delete => bench::Workload::Delete,
+        WorkloadName::Mixed => bench::Workload::Mixed {
+            read_ratio: args.read_ratio,
+        },
+        WorkloadName::Multi => bench::Workload::Multi { ops: args.ops },
+        WorkloadName::Watch => bench::Workload::Watch {
+            watchers: args.watchers,
+        },
+        WorkloadName::Sessions => bench::Workload::Sessions,
+    };
+    let seconds = |s: f64, name: &str| {
+        Duration::try_from_secs_f64(s)
+            .map_err(|_| format!("--{name} must be a non-negative number of seconds"))
+    };
+    let options = bench::Options {
+        server: args.server,
+        workload,
+        clients: args.clients.max(1),
+        in_flight: args.in_flight.max(1),
+        value_size: args.value_size,
+        keys: args.keys.max(1),
+        warmup: seconds(args.warmup, "warmup")?,
+        duration: seconds(args.duration, "duration")?,
+        server_pid: args.server_pid,
+        progress: !args.json,
+    };
+    let report = runtime
+        .block_on(bench::run(&options))
+        .map_err(|e| e.to_string())?;
+    if !args.json {
+        print!("{}", report.table());
+    }
+    println!("{}", report.json());
+    Ok(())
+}
