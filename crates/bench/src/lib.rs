@@ -45,7 +45,10 @@ pub struct Options {
 /// Why a run could not be carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
-    #[error("cannot connect to {server}: {source}")]
+    #[error(
+        "cannot connect to {server}: {source} (a server refuses more than maxClientCnxns \
+         connections from one address, 60 by default: set maxClientCnxns=0 to benchmark many sessions)"
+    )]
     Connect {
         server: String,
         source: client::Error,
@@ -148,21 +151,40 @@ pub async fn run(opts: &Options) -> Result<Report, BenchError> {
             }
         })
     });
-    let cpu_before = opts.server_pid.and_then(process_cpu_time);
-    let mut cpu_mark = None;
+    // The server's CPU time is read exactly at the start and the end of the measured window,
+    // whatever the workers are doing then.
+    let cpu_window = opts.server_pid.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            let at_start = process_cpu_time(pid);
+            tokio::time::sleep_until(deadline.into()).await;
+            Some(process_cpu_time(pid)?.saturating_sub(at_start?))
+        })
+    });
     let outcome = match opts.workload {
         Workload::Watch { watchers } => {
             watch_run(opts, watchers, &value, measure_from, deadline, &completed).await?
         }
         _ => {
             let mut tasks = Vec::new();
+            // Sessions connect concurrently so setup fits in the warm-up even with many of them.
+            let mut connecting = Vec::new();
+            for _ in 0..opts.clients {
+                let server = opts.server.clone();
+                let sessions = opts.workload == Workload::Sessions;
+                connecting.push(tokio::spawn(async move {
+                    if sessions {
+                        Ok(None)
+                    } else {
+                        connect(&server).await.map(Some)
+                    }
+                }));
+            }
             let mut clients = Vec::new();
-            for c in 0..opts.clients {
-                let zk = if opts.workload == Workload::Sessions {
-                    None
-                } else {
-                    Some(connect(&opts.server).await?)
-                };
+            for (c, pending) in connecting.into_iter().enumerate() {
+                let zk = pending
+                    .await
+                    .map_err(|e| BenchError::Prepare(e.to_string()))??;
                 clients.extend(zk.clone());
                 for w in 0..opts.in_flight.max(1) {
                     let (zk, opts2, value) = (zk.clone(), opts.clone(), value.clone());
@@ -173,9 +195,6 @@ pub async fn run(opts: &Options) -> Result<Report, BenchError> {
                     }));
                 }
             }
-            // The CPU window starts when the warm-up ends.
-            tokio::time::sleep_until(measure_from.into()).await;
-            cpu_mark = opts.server_pid.and_then(process_cpu_time);
             let mut outcome = Outcome::default();
             for t in tasks {
                 if let Ok(o) = t.await {
@@ -189,14 +208,13 @@ pub async fn run(opts: &Options) -> Result<Report, BenchError> {
             outcome
         }
     };
-    let cpu_after = opts.server_pid.and_then(process_cpu_time);
     if let Some(t) = ticker {
         t.abort();
         eprintln!();
     }
-    let server_cpu = match (cpu_mark.or(cpu_before), cpu_after) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-        _ => None,
+    let server_cpu = match cpu_window {
+        Some(window) => window.await.ok().flatten(),
+        None => None,
     };
     Ok(Report::new(opts, outcome, server_cpu))
 }

@@ -9,6 +9,7 @@
 //! - [`barrier`]: a double barrier ([`DoubleBarrier`]): enter together, leave together.
 //! - [`queue`]: a FIFO queue ([`DistributedQueue`]) without duplicates.
 //! - [`cache`]: a node cache ([`NodeCache`]) kept current by a persistent watch.
+//! - [`versioned`]: versioned data ([`VersionedStore`]): atomic publish, reader pins, archiving.
 //!
 //! Every recipe works on one [`client::Client`], that is one session. A connection loss is
 //! ridden out (the recipe waits for the client to re-attach the session and re-reads what it
@@ -42,6 +43,7 @@ mod protected;
 pub mod queue;
 mod sequence;
 mod session;
+pub mod versioned;
 
 pub use barrier::DoubleBarrier;
 pub use cache::NodeCache;
@@ -51,3 +53,4 @@ pub use group::{GroupMember, GroupWatcher};
 pub use leader::LeaderLatch;
 pub use lock::{InterProcessMutex, LockGuard};
 pub use queue::DistributedQueue;
+pub use versioned::{Pinned, VersionedStore};

@@ -10,3 +10,4 @@ mod leader;
 mod lock;
 mod proxy;
 mod queue;
+mod versioned;
