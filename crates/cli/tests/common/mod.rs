@@ -2,6 +2,8 @@
 //! the shared server per target, and a macro that runs each test against both targets.
 #![allow(dead_code, unused_macros, unused_imports)]
 
+pub mod output;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
