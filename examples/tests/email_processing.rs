@@ -4,7 +4,7 @@
 use client::Client;
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use testkit::{ServerConfig, Target, TestServer};
@@ -17,26 +17,8 @@ const SESSION_TIMEOUT_MS: u64 = 2000;
 /// Bound on the whole run: a stuck worker is a failure, not a hang.
 const COMPLETION_LIMIT: Duration = Duration::from_secs(60);
 
-/// The `ferrokeeper` binary: `FK_BINARY`, else `<target dir>/debug/ferrokeeper` (built by
-/// `cargo build -p ferrokeeper`, or by building the whole workspace's tests).
 fn fk_bin() -> PathBuf {
-    if let Some(p) = testkit::target::ferrokeeper_binary_from_env() {
-        return p;
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("debug").join("ferrokeeper");
-    assert!(
-        bin.exists(),
-        "{} not found: run `cargo build -p ferrokeeper` first (or set FK_BINARY)",
-        bin.display()
-    );
-    bin
+    testkit::target::ferrokeeper_binary()
 }
 
 /// The binary with the shared flags for `server`.

@@ -1,7 +1,7 @@
 //! The multi-version files case study against a Ferrokeeper server: readers never see a
 //! half-published version, archiving spares pinned versions, and the final rollback works.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use testkit::{ServerConfig, Target, TestServer};
 
@@ -9,26 +9,8 @@ const EXE: &str = env!("CARGO_BIN_EXE_multi_version_files");
 const VERSIONS: u64 = 12;
 const READERS: usize = 3;
 
-/// The `ferrokeeper` binary: `FK_BINARY`, else `<target dir>/debug/ferrokeeper` (built by
-/// `cargo build -p ferrokeeper`, or by building the whole workspace's tests).
 fn fk_bin() -> PathBuf {
-    if let Some(p) = testkit::target::ferrokeeper_binary_from_env() {
-        return p;
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("debug").join("ferrokeeper");
-    assert!(
-        bin.exists(),
-        "{} not found: run `cargo build -p ferrokeeper` first (or set FK_BINARY)",
-        bin.display()
-    );
-    bin
+    testkit::target::ferrokeeper_binary()
 }
 
 /// The value of `key=` in the summary line.

@@ -61,3 +61,69 @@ pub const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
 pub fn ferrokeeper_binary_from_env() -> Option<PathBuf> {
     std::env::var_os("FK_BINARY").map(PathBuf::from)
 }
+
+/// The `ferrokeeper` binary for tests outside the `ferrokeeper` package (which cannot use its
+/// `CARGO_BIN_EXE_*`): `FK_BINARY`, else `<target dir>/debug/ferrokeeper`, as built by
+/// `cargo build -p ferrokeeper` or by `cargo test --workspace`. Panics with what to run when it is
+/// missing, and warns when server sources are newer than it.
+pub fn ferrokeeper_binary() -> PathBuf {
+    if let Some(p) = ferrokeeper_binary_from_env() {
+        return p;
+    }
+    let root = workspace_root();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target.join("debug").join("ferrokeeper");
+    if !bin.exists() {
+        panic!(
+            "{} not found: run `cargo build -p ferrokeeper` first (or set FK_BINARY)",
+            bin.display()
+        );
+    }
+    warn_if_stale(&bin, &root);
+    bin
+}
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Says so when server sources are newer than the binary, which then tests old code.
+fn warn_if_stale(bin: &std::path::Path, root: &std::path::Path) {
+    let Ok(built) = bin.metadata().and_then(|m| m.modified()) else {
+        return;
+    };
+    if newest_source(&root.join("crates")).is_some_and(|t| t > built) {
+        eprintln!(
+            "warning: {} is older than the server sources; `cargo build -p ferrokeeper` to test \
+             the current code",
+            bin.display()
+        );
+    }
+}
+
+fn newest_source(dir: &std::path::Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        if name == "client" || name == "recipes" || name == "testkit" || name == "target" {
+            continue;
+        }
+        let t = if p.is_dir() {
+            newest_source(&p)
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            e.metadata().and_then(|m| m.modified()).ok()
+        } else {
+            None
+        };
+        newest = newest.max(t);
+    }
+    newest
+}

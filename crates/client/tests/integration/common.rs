@@ -4,78 +4,14 @@
 
 use client::{Client, CreateOptions, SessionState};
 use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::path::PathBuf;
+use std::time::Duration;
 use testkit::shared::{self, SharedServer};
 use testkit::Target;
 
-/// The `ferrokeeper` binary: `FK_BINARY`, else `<target dir>/debug/ferrokeeper` as built by
-/// `cargo build -p ferrokeeper` (or by `cargo test --workspace`, which builds it for the cli
-/// tests). A client package cannot use `CARGO_BIN_EXE_*` of another package.
+/// The `ferrokeeper` binary (see `testkit::target::ferrokeeper_binary`).
 pub fn fk_bin() -> PathBuf {
-    if let Some(p) = testkit::target::ferrokeeper_binary_from_env() {
-        return p;
-    }
-    let root = workspace_root();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("debug").join("ferrokeeper");
-    if !bin.exists() {
-        panic!(
-            "{} not found: run `cargo build -p ferrokeeper` first (or set FK_BINARY)",
-            bin.display()
-        );
-    }
-    warn_if_stale(&bin, &root);
-    bin
-}
-
-/// Says so when server sources are newer than the binary, which then tests old code.
-fn warn_if_stale(bin: &Path, root: &Path) {
-    let Ok(built) = bin.metadata().and_then(|m| m.modified()) else {
-        return;
-    };
-    let newest = newest_source(&root.join("crates"));
-    if newest.is_some_and(|t| t > built) {
-        eprintln!(
-            "warning: {} is older than the server sources; `cargo build -p ferrokeeper` to test \
-             the current code",
-            bin.display()
-        );
-    }
-}
-
-fn newest_source(dir: &Path) -> Option<SystemTime> {
-    let mut newest = None;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return None;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        let name = e.file_name();
-        if name == "client" || name == "testkit" || name == "target" {
-            continue;
-        }
-        let t = if p.is_dir() {
-            newest_source(&p)
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            e.metadata().and_then(|m| m.modified()).ok()
-        } else {
-            None
-        };
-        newest = newest.max(t);
-    }
-    newest
-}
-
-/// The workspace root (two levels above this package).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
+    testkit::target::ferrokeeper_binary()
 }
 
 /// The shared server for `target`, started on first use.
