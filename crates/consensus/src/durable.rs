@@ -4,7 +4,7 @@
 //! durable with one sync (group commit), and only then hands it to the apply task: no write is
 //! applied, let alone acknowledged, before it is on disk.
 
-use crate::{Clock, Committed, CommittedBatch};
+use crate::{Clock, CommitSink, Committed, CommittedBatch};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -65,7 +65,7 @@ pub fn decode_record<P: LogPayload>(
 pub(crate) fn run_log_thread<P: LogPayload>(
     mut store: Box<dyn LogStore>,
     mut proposals: mpsc::UnboundedReceiver<Arc<P>>,
-    committed: mpsc::UnboundedSender<CommittedBatch<P>>,
+    committed: impl CommitSink<P>,
     clock: Arc<dyn Clock>,
     last_zxid: Arc<AtomicI64>,
     compact_before: Arc<AtomicI64>,
@@ -106,7 +106,7 @@ pub(crate) fn run_log_thread<P: LogPayload>(
             })
             .collect();
         last_zxid.store(next, Ordering::Release);
-        if committed.send(batch).is_err() {
+        if !committed.deliver(batch) {
             return;
         }
         // Compaction rides on the next write: with no writes the log does not grow either.

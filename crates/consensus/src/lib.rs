@@ -28,6 +28,29 @@ pub struct Committed<P> {
 /// Committed entries in log order, delivered in batches to the apply task.
 pub type CommittedBatch<P> = Vec<Committed<Arc<P>>>;
 
+/// Where committed batches go: the apply task's input. `deliver` returns false once nobody
+/// listens any more, which stops the log.
+pub trait CommitSink<P>: Send + 'static {
+    fn deliver(&self, batch: CommittedBatch<P>) -> bool;
+}
+
+impl<P: Send + Sync + 'static> CommitSink<P>
+    for tokio::sync::mpsc::UnboundedSender<CommittedBatch<P>>
+{
+    fn deliver(&self, batch: CommittedBatch<P>) -> bool {
+        self.send(batch).is_ok()
+    }
+}
+
+impl<P, F> CommitSink<P> for F
+where
+    F: Fn(CommittedBatch<P>) -> bool + Send + 'static,
+{
+    fn deliver(&self, batch: CommittedBatch<P>) -> bool {
+        self(batch)
+    }
+}
+
 /// Why a proposal or barrier could not be taken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConsensusError {

@@ -4,7 +4,7 @@
 //! apply task as one message; the durable log of the ensemble work will fsync once per batch here.
 
 use crate::durable::{run_log_thread, LogPayload, LogStore};
-use crate::{Clock, Committed, CommittedBatch, Consensus, ConsensusError, Role};
+use crate::{Clock, CommitSink, Committed, CommittedBatch, Consensus, ConsensusError, Role};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -23,11 +23,7 @@ pub struct SingleNode<P> {
 impl<P: Send + Sync + 'static> SingleNode<P> {
     /// Starts the ordering task on the current tokio runtime. `last_zxid` is the zxid of the state
     /// the apply task starts from; new entries continue after it. Committed batches go to `committed`.
-    pub fn start(
-        last_zxid: i64,
-        clock: Arc<dyn Clock>,
-        committed: mpsc::UnboundedSender<CommittedBatch<P>>,
-    ) -> Self {
+    pub fn start(last_zxid: i64, clock: Arc<dyn Clock>, committed: impl CommitSink<P>) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Arc<P>>();
         let last_proposed = Arc::new(AtomicI64::new(last_zxid));
         let counter = Arc::clone(&last_proposed);
@@ -48,7 +44,7 @@ impl<P: Send + Sync + 'static> SingleNode<P> {
                     })
                     .collect();
                 counter.store(next_zxid, Ordering::Release);
-                if committed.send(batch).is_err() {
+                if !committed.deliver(batch) {
                     tracing::debug!("apply task gone; single-node log stops");
                     return;
                 }
@@ -68,7 +64,7 @@ impl<P: LogPayload> SingleNode<P> {
     pub fn start_durable(
         last_zxid: i64,
         clock: Arc<dyn Clock>,
-        committed: mpsc::UnboundedSender<CommittedBatch<P>>,
+        committed: impl CommitSink<P>,
         store: Box<dyn LogStore>,
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::unbounded_channel::<Arc<P>>();

@@ -115,12 +115,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let tracker = Arc::new(SessionTracker::new());
     let applied_zxid = Arc::new(AtomicI64::new(tree.last_zxid()));
     let (apply_tx, apply_rx) = mpsc::unbounded_channel();
-    let (committed_tx, mut committed_rx) = mpsc::unbounded_channel();
+    // Committed batches go straight into the apply task's ordered input, no relay task between.
+    let commit_tx = apply_tx.clone();
+    let committed = move |batch| commit_tx.send(ApplyInput::Committed(batch)).is_ok();
     let consensus: Arc<dyn Consensus<Proposal>> = Arc::new(
         SingleNode::start_durable(
             tree.last_zxid(),
             Arc::new(SystemClock),
-            committed_tx,
+            committed,
             Box::new(persistence::WalStore(recovered.wal)),
         )
         .map_err(ServerError::LogThread)?,
@@ -135,14 +137,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         Some(snapshotter),
     );
     let mut tasks = vec![tokio::spawn(apply_task.run(apply_rx))];
-    let forward_tx = apply_tx.clone();
-    tasks.push(tokio::spawn(async move {
-        while let Some(batch) = committed_rx.recv().await {
-            if forward_tx.send(ApplyInput::Committed(batch)).is_err() {
-                return;
-            }
-        }
-    }));
     let now_ms = consensus::Clock::now_ms(&SystemClock);
     let ctx = Arc::new(ServerContext::new(
         apply_tx,
