@@ -106,9 +106,11 @@ impl LeaderLatch {
         &self.path
     }
 
-    /// Whether this participant leads, as last established (no round trip).
+    /// Whether this participant leads, as last established (no round trip). A participant whose
+    /// session is not connected never leads, even before the latch's task has reacted to that:
+    /// otherwise a closed leader could still claim leadership after its successor took over.
     pub fn has_leadership(&self) -> bool {
-        *self.leader.borrow()
+        *self.leader.borrow() && self.client.state().is_connected()
     }
 
     /// Every change of [`LeaderLatch::has_leadership`].
