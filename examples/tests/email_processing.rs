@@ -201,16 +201,21 @@ async fn every_message_processed_exactly_once_despite_sigkill() {
         assert!(verdict == "spam" || verdict == "ham", "{msg}: {text}");
         let worker = field(&text, "worker=").expect("worker id in result");
         let claimed = commits.get(msg).cloned().unwrap_or_default();
-        assert_eq!(
-            claimed,
-            vec![worker.clone()],
-            "{msg}: exactly one worker must report committing it, the one in the result"
-        );
+        // A worker SIGKILLed between its commit and its report leaves no line: only then may
+        // the result's worker be silent about it.
+        let killed_before_reporting = claimed.is_empty() && victims.contains(&worker);
+        if !killed_before_reporting {
+            assert_eq!(
+                claimed,
+                vec![worker.clone()],
+                "{msg}: exactly one worker must report committing it, the one in the result \
+                 (killed: {victims:?})"
+            );
+        }
         owner_of.insert(msg.clone(), worker);
     }
-    assert_eq!(
-        commits.len(),
-        MESSAGES as usize,
+    assert!(
+        commits.keys().all(|m| expected.contains(m)),
         "commits reported for unknown messages: {commits:?}"
     );
     for (victim, msg) in &abandoned {

@@ -2,6 +2,7 @@
 //! arguments and call into the crates.
 
 mod bench_cmd;
+mod ensemble_cmd;
 mod server_cmd;
 mod shell_cmd;
 
@@ -27,6 +28,8 @@ enum Command {
     Shell(shell_cmd::ShellArgs),
     /// Measure a ZooKeeper-protocol server: throughput, latency percentiles, server CPU per op.
     Bench(bench_cmd::BenchArgs),
+    /// Start a local ensemble on loopback (one process per member) and print its connect string.
+    Ensemble(ensemble_cmd::EnsembleArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,7 +38,8 @@ fn main() -> ExitCode {
     // interleave with it.
     let default_level = match cli.command {
         Command::Shell(_) | Command::Bench(_) => "warn",
-        _ => "info",
+        // openraft logs every failed heartbeat to a down member at warn, many times a second.
+        _ => "info,openraft=error",
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         Command::Server(args) => server_cmd::run(args),
         Command::Shell(args) => shell_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Ensemble(args) => ensemble_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,7 +36,7 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
     runtime.block_on(async move {
         let running = server::start(config).await.map_err(|e| e.to_string())?;
         tracing::info!(
-            "ferrokeeper {} standalone, client port {}",
+            "ferrokeeper {}, client port {}",
             env!("CARGO_PKG_VERSION"),
             running.local_addr
         );

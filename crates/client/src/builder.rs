@@ -35,6 +35,7 @@ pub const DEFAULT_MAX_PACKET: usize = 16 * 1024 * 1024;
 pub struct Builder {
     session_timeout: Duration,
     connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
     read_only: bool,
     max_packet: usize,
     auth: Vec<(String, Bytes)>,
@@ -46,6 +47,7 @@ impl Default for Builder {
         Builder {
             session_timeout: DEFAULT_SESSION_TIMEOUT,
             connect_timeout: None,
+            request_timeout: None,
             read_only: false,
             max_packet: DEFAULT_MAX_PACKET,
             auth: Vec::new(),
@@ -65,6 +67,18 @@ impl Builder {
     /// [`Error::ConnectionLoss`]. Defaults to twice the session timeout.
     pub fn connect_timeout(mut self, timeout: Duration) -> Builder {
         self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How long each request waits for its reply (none by default: until the reply or the
+    /// connection's end). A request unanswered in time fails with [`Error::RequestTimeout`] and
+    /// the connection is then treated as lost, as ZooKeeper's client does with
+    /// `zookeeper.request.timeout`: every other request in flight fails with
+    /// [`Error::ConnectionLoss`] and the client re-attaches the session, on another server if
+    /// the list has one. The clock starts when the request is made, so time spent waiting for a
+    /// connection counts. Zero means no timeout, as in the Java client.
+    pub fn request_timeout(mut self, timeout: Duration) -> Builder {
+        self.request_timeout = (!timeout.is_zero()).then_some(timeout);
         self
     }
 
@@ -116,7 +130,7 @@ impl Builder {
         let shared = Arc::new(Shared::new());
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel::<Command>();
         let mut state = shared.watch_state();
-        let client = Client::new(cmd_tx, shared.clone(), parsed.chroot);
+        let client = Client::new(cmd_tx, shared.clone(), parsed.chroot, self.request_timeout);
         tokio::spawn(SessionTask::new(cfg, shared, cmd_rx).run());
 
         let wait = self.connect_timeout.unwrap_or(self.session_timeout * 2);

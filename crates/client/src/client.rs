@@ -9,11 +9,15 @@ use crate::session::watches::{OneShotKind, Registration};
 use crate::session::{Command, OnReply, Outgoing, SessionInfo, Shared};
 use crate::state::SessionState;
 use crate::watch::{Forget, PersistentWatcher, WatchFuture};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use jute::proto::*;
-use jute::{Acl, AddWatchMode, ClientInfo, CreateOp, Reader, Record, Request, Stat, WatcherType};
+use jute::{
+    Acl, AddWatchMode, ClientInfo, CreateOp, OpCode, Reader, Record, Request, Stat, WatcherType,
+    Writer,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// An async ZooKeeper client: one session, kept alive across connection losses, shared by every
@@ -52,6 +56,7 @@ struct Inner {
     shared: Arc<Shared>,
     chroot: Chroot,
     next_watch_id: AtomicU64,
+    request_timeout: Option<Duration>,
 }
 
 impl Client {
@@ -59,6 +64,7 @@ impl Client {
         cmd: mpsc::UnboundedSender<Command>,
         shared: Arc<Shared>,
         chroot: Chroot,
+        request_timeout: Option<Duration>,
     ) -> Client {
         Client {
             inner: Arc::new(Inner {
@@ -66,6 +72,7 @@ impl Client {
                 shared,
                 chroot,
                 next_watch_id: AtomicU64::new(1),
+                request_timeout,
             }),
         }
     }
@@ -136,12 +143,36 @@ impl Client {
         request: &Request,
         on_reply: Option<OnReply>,
     ) -> Result<Bytes, Error> {
+        self.call_encoded(request.op_code(), |b| request.encode(b), on_reply)
+            .await
+    }
+
+    /// Sends one request of `op` whose body `encode` writes, and waits for its reply body
+    /// (at most the request timeout, if one is set).
+    async fn call_encoded(
+        &self,
+        op: OpCode,
+        encode: impl FnOnce(&mut BytesMut),
+        on_reply: Option<OnReply>,
+    ) -> Result<Bytes, Error> {
         let (tx, rx) = oneshot::channel();
-        let out = Outgoing::new(request.op_code(), |b| request.encode(b), tx, on_reply);
+        let out = Outgoing::new(op, encode, tx, on_reply);
         if self.inner.cmd.send(Command::Request(out)).is_err() {
             return Err(self.terminal_error());
         }
-        match rx.await {
+        let answer = match self.inner.request_timeout {
+            None => rx.await,
+            Some(limit) => match tokio::time::timeout(limit, rx).await {
+                Ok(answer) => answer,
+                Err(_) => {
+                    // A server that leaves one request unanswered cannot be trusted with the
+                    // others: ZooKeeper's client drops the connection, and so does this one.
+                    let _ = self.inner.cmd.send(Command::DropConnection);
+                    return Err(Error::RequestTimeout);
+                }
+            },
+        };
+        match answer {
             Ok(r) => r,
             Err(_) => Err(self.terminal_error()),
         }
@@ -168,6 +199,30 @@ impl Client {
     ) -> Result<(String, Stat), Error> {
         let op = create_op(&self.inner.chroot, path, data, options)?;
         let body = self.call(&Request::Create(op), None).await?;
+        let resp = decode::<Create2Response>(body)?;
+        Ok((self.inner.chroot.strip(&resp.path), resp.stat))
+    }
+
+    /// Like [`Client::create`], but `None` creates the node with null data (buffer length −1 on
+    /// the wire), as the Java client does for `create(path, null, ...)`. ZooKeeper keeps null
+    /// apart from empty: [`Client::get_data_opt`] reads it back as `None` (`dataLength` 0).
+    pub async fn create_opt(
+        &self,
+        path: &str,
+        data: Option<&[u8]>,
+        options: &CreateOptions,
+    ) -> Result<(String, Stat), Error> {
+        let op = create_op(&self.inner.chroot, path, data.unwrap_or_default(), options)?;
+        let encode = |b: &mut BytesMut| {
+            op.path.encode(b);
+            b.write_buffer_opt(data);
+            op.acl.encode(b);
+            op.flags.encode(b);
+            if op.op == OpCode::CreateTtl {
+                op.ttl.encode(b);
+            }
+        };
+        let body = self.call_encoded(op.op, encode, None).await?;
         let resp = decode::<Create2Response>(body)?;
         Ok((self.inner.chroot.strip(&resp.path), resp.stat))
     }
@@ -221,6 +276,20 @@ impl Client {
         Ok((resp.data.to_vec(), resp.stat))
     }
 
+    /// Like [`Client::get_data`], but tells null data (`None`, from a create or set with null
+    /// data) from empty data (`Some` of nothing), as ZooKeeper's server does.
+    /// [`Client::get_data`] reads both as empty.
+    pub async fn get_data_opt(&self, path: &str) -> Result<(Option<Vec<u8>>, Stat), Error> {
+        let req = Request::GetData(GetDataRequest {
+            path: self.server_path(path)?,
+            watch: false,
+        });
+        let mut r = Reader::new(self.call(&req, None).await?);
+        let data = r.read_buffer_opt()?;
+        let stat = Stat::decode(&mut r)?;
+        Ok((data.map(|d| d.to_vec()), stat))
+    }
+
     /// Like [`Client::get_data`], and watches the node for a data change or its deletion.
     pub async fn get_data_w(&self, path: &str) -> Result<(Vec<u8>, Stat, WatchFuture), Error> {
         let (reg, watch) = self.one_shot(OneShotKind::Data, path)?;
@@ -245,6 +314,25 @@ impl Client {
             version: version.unwrap_or(-1),
         });
         Ok(decode::<SetDataResponse>(self.call(&req, None).await?)?.stat)
+    }
+
+    /// Like [`Client::set_data`], but `None` sets null data (buffer length −1 on the wire), as
+    /// the Java client does for `setData(path, null, version)`.
+    pub async fn set_data_opt(
+        &self,
+        path: &str,
+        data: Option<&[u8]>,
+        version: Option<i32>,
+    ) -> Result<Stat, Error> {
+        let server_path = self.server_path(path)?;
+        let version = version.unwrap_or(-1);
+        let encode = |b: &mut BytesMut| {
+            server_path.encode(b);
+            b.write_buffer_opt(data);
+            version.encode(b);
+        };
+        let body = self.call_encoded(OpCode::SetData, encode, None).await?;
+        Ok(decode::<SetDataResponse>(body)?.stat)
     }
 
     /// The node's ACL and stat.

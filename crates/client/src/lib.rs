@@ -8,7 +8,12 @@
 //!   fires what was missed meanwhile). Requests in flight at the loss fail with
 //!   [`Error::ConnectionLoss`]; if the server says the session expired, the state becomes
 //!   [`SessionState::Expired`] and the client is finished.
-//! - Requests are pipelined on one connection and answered in order.
+//! - Requests are pipelined on one connection and answered in order. With
+//!   [`Builder::request_timeout`], a request unanswered in time fails with
+//!   [`Error::RequestTimeout`] and the connection is dropped and re-established, as with the Java
+//!   client's `zookeeper.request.timeout`.
+//! - Null data (Java's `create(path, null, ...)`) is kept apart from empty data:
+//!   [`Client::create_opt`], [`Client::set_data_opt`] and [`Client::get_data_opt`].
 //! - One-shot watches are futures ([`WatchFuture`]); persistent watches are streams
 //!   ([`PersistentWatcher`]).
 //!

@@ -7,6 +7,7 @@
 
 mod clock;
 mod durable;
+pub mod raft;
 mod single_node;
 
 pub use clock::{Clock, SystemClock};
@@ -69,6 +70,8 @@ pub enum Role {
     Leader,
     Follower,
     Observer,
+    /// An ensemble member without a leader (electing one, or cut off from the quorum).
+    Looking,
 }
 
 impl Role {
@@ -79,6 +82,43 @@ impl Role {
             Role::Leader => "leader",
             Role::Follower => "follower",
             Role::Observer => "observer",
+            Role::Looking => "looking",
+        }
+    }
+}
+
+/// What the server needs to know about the ensemble right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    pub role: Role,
+    /// The leader this member follows (itself when leading); `None` while there is none.
+    pub leader: Option<u64>,
+    /// Whether this member may serve clients: it is part of a working quorum.
+    pub serving: bool,
+    /// Moves whenever the leader or `serving` changes, or a forwarded write was lost: the server
+    /// closes its client connections then, so no client waits for a reply that will not come.
+    pub epoch: u64,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Self {
+            role: Role::Looking,
+            leader: None,
+            serving: false,
+            epoch: 0,
+        }
+    }
+}
+
+impl Status {
+    /// A standalone server: always its own leader, always serving.
+    pub fn standalone() -> Self {
+        Self {
+            role: Role::Standalone,
+            leader: Some(0),
+            serving: true,
+            epoch: 0,
         }
     }
 }
@@ -98,4 +138,11 @@ pub trait Consensus<P>: Send + Sync + 'static {
 
     /// Log entries below `before_zxid` are covered by a durable snapshot and may be discarded.
     fn compact(&self, before_zxid: i64);
+
+    /// The ensemble status as it changes.
+    fn status(&self) -> tokio::sync::watch::Receiver<Status>;
+
+    /// Sends an opaque message to the leader's server (dropped when there is none, or when this
+    /// server leads: it handles its own).
+    fn send_to_leader(&self, message: bytes::Bytes);
 }

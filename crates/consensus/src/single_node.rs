@@ -18,6 +18,8 @@ pub struct SingleNode<P> {
     last_proposed: Arc<AtomicI64>,
     /// Entries below this zxid may be dropped from the durable log.
     compact_before: Arc<AtomicI64>,
+    /// Always standalone; a sender kept so subscribers never see it closed.
+    status: tokio::sync::watch::Sender<crate::Status>,
 }
 
 impl<P: Send + Sync + 'static> SingleNode<P> {
@@ -54,6 +56,7 @@ impl<P: Send + Sync + 'static> SingleNode<P> {
             proposals: tx,
             last_proposed,
             compact_before: Arc::new(AtomicI64::new(0)),
+            status: tokio::sync::watch::Sender::new(crate::Status::standalone()),
         }
     }
 }
@@ -81,6 +84,7 @@ impl<P: LogPayload> SingleNode<P> {
             proposals: tx,
             last_proposed,
             compact_before,
+            status: tokio::sync::watch::Sender::new(crate::Status::standalone()),
         })
     }
 }
@@ -106,6 +110,12 @@ impl<P: Send + Sync + 'static> Consensus<P> for SingleNode<P> {
     fn compact(&self, before_zxid: i64) {
         self.compact_before.fetch_max(before_zxid, Ordering::AcqRel);
     }
+
+    fn status(&self) -> tokio::sync::watch::Receiver<crate::Status> {
+        self.status.subscribe()
+    }
+
+    fn send_to_leader(&self, _message: bytes::Bytes) {}
 }
 
 #[cfg(test)]

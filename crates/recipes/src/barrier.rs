@@ -17,6 +17,13 @@
 //!   stuck in `leave`.
 //! - Session expiry of this participant: [`Error::SessionEnded`].
 //! - The last to leave deletes `ready`, so the barrier can be used again.
+//!
+//! This module also holds the single barrier [`Barrier`] (set, remove, wait), Curator's
+//! `DistributedBarrier`.
+
+mod single;
+
+pub use single::Barrier;
 
 use crate::error::Error;
 use crate::session::{check_path, classify, ensure_path, retrying, wait_connected};
@@ -80,7 +87,7 @@ impl DoubleBarrier {
             let watch = match client.exists_w(&self.ready).await {
                 Ok((Some(_), _)) => return Ok(()),
                 Ok((None, w)) => w,
-                Err(client::Error::ConnectionLoss) => {
+                Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
                     wait_connected(client).await?;
                     continue;
                 }
@@ -145,7 +152,7 @@ impl DoubleBarrier {
                     }
                 }
                 Ok((None, _)) => {}
-                Err(client::Error::ConnectionLoss) => wait_connected(client).await?,
+                Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => wait_connected(client).await?,
                 Err(e) => return Err(classify(client, e)),
             }
         }

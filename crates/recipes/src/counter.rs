@@ -139,7 +139,7 @@ impl AtomicCounter {
                 Err(client::Error::BadVersion)
                 | Err(client::Error::NodeExists)
                 | Err(client::Error::NoNode) => continue,
-                Err(client::Error::ConnectionLoss) => {
+                Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
                     // Wait so the caller gets a usable client back, but do not retry.
                     wait_connected(client).await?;
                     return Err(Error::OutcomeUnknown(self.path.clone()));

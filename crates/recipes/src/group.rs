@@ -64,7 +64,7 @@ impl GroupMember {
             match client.create(&path, data, &opts).await {
                 Ok(_) => break,
                 Err(client::Error::NoNode) => ensure_path(&client, group).await?,
-                Err(client::Error::ConnectionLoss) => {
+                Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
                     wait_connected(&client).await?;
                     if owned(&client, &path).await? {
                         break;
@@ -203,13 +203,13 @@ async fn load(client: &Client, group: &str) -> Result<(Members, client::WatchFut
                 Ok((None, w)) => return Ok((Members::new(), w)),
                 // Created meanwhile: list it.
                 Ok((Some(_), _)) => continue,
-                Err(client::Error::ConnectionLoss) => {
+                Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
                     wait_connected(client).await?;
                     continue;
                 }
                 Err(e) => return Err(classify(client, e)),
             },
-            Err(client::Error::ConnectionLoss) => {
+            Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
                 wait_connected(client).await?;
                 continue;
             }

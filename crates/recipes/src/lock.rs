@@ -32,10 +32,11 @@
 //!   returning `None`. On any error the contender's node is deleted (best effort).
 
 use crate::error::Error;
+use crate::held::HeldNode;
 use crate::protected::{self, ProtectedNode};
 use crate::sequence::sorted_by_sequence;
 use crate::session::{check_path, classify, retrying, wait_connected};
-use client::{Client, EventType};
+use client::Client;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -112,10 +113,7 @@ impl InterProcessMutex {
         let outcome = self.wait_turn(&node, deadline).await;
         match outcome {
             Ok(Outcome::Held) => Ok(Some(LockGuard {
-                client: self.client.clone(),
-                path: node.path,
-                token: node.czxid,
-                released: false,
+                node: HeldNode::new(self.client.clone(), node.path, node.czxid),
             })),
             Ok(Outcome::TimedOut) => {
                 protected::delete(&self.client, &node.path).await?;
@@ -152,7 +150,7 @@ impl InterProcessMutex {
             let watch = match client.get_data_w(&predecessor).await {
                 Ok((_, _, w)) => w,
                 Err(client::Error::NoNode) => continue,
-                Err(client::Error::ConnectionLoss) => {
+                Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
                     wait_connected(client).await?;
                     continue;
                 }
@@ -176,92 +174,43 @@ impl InterProcessMutex {
 #[derive(Debug)]
 #[must_use = "the lock is released when the guard is released or dropped"]
 pub struct LockGuard {
-    client: Client,
-    path: String,
-    token: i64,
-    released: bool,
+    node: HeldNode,
 }
 
 impl LockGuard {
     /// The fencing token: the lock node's creation zxid. Successive holders of a lock get
     /// strictly increasing tokens.
     pub fn fencing_token(&self) -> i64 {
-        self.token
+        self.node.token()
     }
 
     /// The path of this holder's lock node.
     pub fn node_path(&self) -> &str {
-        &self.path
+        self.node.path()
     }
 
     /// Whether the lock node still exists and belongs to this session (a read, so a round
     /// trip; the answer may be stale by the time it arrives).
     pub async fn is_held(&self) -> Result<bool, Error> {
-        let stat = retrying(&self.client, || self.client.exists(&self.path)).await?;
-        Ok(stat.is_some_and(|s| s.ephemeral_owner == self.client.session_id()))
+        self.node.is_held().await
     }
 
     /// Resolves once the lock is lost: the node was deleted (session expired or closed, or an
     /// operator deleted it) or the session ended. Never resolves while the lock is held.
     pub async fn lost(&self) {
-        let client = &self.client;
-        loop {
-            match client.exists_w(&self.path).await {
-                Ok((Some(stat), watch)) if stat.ephemeral_owner == client.session_id() => {
-                    let ev = watch.await;
-                    if ev.event_type == EventType::None {
-                        // The session ended before the watch fired.
-                        return;
-                    }
-                }
-                Ok(_) => return,
-                Err(client::Error::ConnectionLoss) => {
-                    if wait_connected(client).await.is_err() {
-                        return;
-                    }
-                }
-                Err(_) => return,
-            }
-        }
+        self.node.lost().await
     }
 
     /// Resolves once the lock *may* be lost: like [`LockGuard::lost`], and also as soon as the
     /// client is disconnected (the session may expire meanwhile, and the holder cannot tell).
     /// This is Curator's advice for `SUSPENDED`: stop acting as the holder until sure.
     pub async fn lost_or_suspended(&self) {
-        let mut state = self.client.state_watch();
-        tokio::select! {
-            _ = self.lost() => {}
-            _ = state.wait_for(|s| !s.is_connected()) => {}
-        }
+        self.node.lost_or_suspended().await
     }
 
     /// Releases the lock by deleting its node. [`Error::NodeLost`] if the node was already
     /// gone: the lock had been lost before the release.
-    pub async fn release(mut self) -> Result<(), Error> {
-        self.released = true;
-        match retrying(&self.client, || self.client.delete(&self.path, None)).await {
-            Ok(()) => Ok(()),
-            Err(Error::Client(client::Error::NoNode)) => Err(Error::NodeLost(self.path.clone())),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        if self.released {
-            return;
-        }
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let client = self.client.clone();
-        let path = std::mem::take(&mut self.path);
-        rt.spawn(async move {
-            if let Err(e) = protected::delete(&client, &path).await {
-                tracing::debug!(%path, error = %e, "cannot delete dropped lock node");
-            }
-        });
+    pub async fn release(self) -> Result<(), Error> {
+        self.node.release().await
     }
 }

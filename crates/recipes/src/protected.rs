@@ -40,7 +40,7 @@ pub(crate) async fn create(
                 });
             }
             Err(client::Error::NoNode) => ensure_path(client, parent).await?,
-            Err(client::Error::ConnectionLoss) => {
+            Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
                 wait_connected(client).await?;
                 if let Some(found) = find(client, parent, &prefix).await? {
                     return Ok(found);

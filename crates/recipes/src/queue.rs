@@ -68,7 +68,7 @@ impl DistributedQueue {
             match client.create(&base, data, &opts).await {
                 Ok(_) => return Ok(()),
                 Err(client::Error::NoNode) => ensure_path(client, &self.path).await?,
-                Err(client::Error::ConnectionLoss) => {
+                Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
                     wait_connected(client).await?;
                     let children = retrying(client, || client.get_children(&self.path)).await?;
                     if children.iter().any(|c| c.starts_with(&prefix)) {
@@ -114,7 +114,7 @@ impl DistributedQueue {
                     ensure_path(client, &self.path).await?;
                     continue;
                 }
-                Err(client::Error::ConnectionLoss) => {
+                Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
                     wait_connected(client).await?;
                     continue;
                 }
@@ -152,7 +152,7 @@ impl DistributedQueue {
                 match client.delete(&item, None).await {
                     Ok(()) => return Ok(Some(data)),
                     Err(client::Error::NoNode) => break,
-                    Err(client::Error::ConnectionLoss) => {
+                    Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
                         wait_connected(client).await?;
                         if retrying(client, || client.exists(&item)).await?.is_none() {
                             return Err(Error::OutcomeUnknown(item));

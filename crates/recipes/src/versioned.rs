@@ -357,7 +357,7 @@ impl VersionedStore {
         };
         match multi.commit().await.map_err(client::Error::from) {
             Ok(_) => Ok(next),
-            Err(client::Error::ConnectionLoss) => {
+            Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
                 wait_connected(client).await?;
                 // The multi is atomic and we hold the lock: the counter says whether it landed.
                 match self.read_counter().await? {
@@ -407,7 +407,7 @@ impl VersionedStore {
                 ..
             }) => Err(unavailable()),
             Err(e) => match client::Error::from(e) {
-                client::Error::ConnectionLoss => {
+                client::Error::ConnectionLoss | client::Error::RequestTimeout => {
                     wait_connected(client).await?;
                     match self.read_counter().await? {
                         Some((c, _)) if c.current == to => Ok(()),
@@ -476,7 +476,7 @@ impl VersionedStore {
                     ..
                 }) => break,
                 Err(e) => match client::Error::from(e) {
-                    client::Error::ConnectionLoss => {
+                    client::Error::ConnectionLoss | client::Error::RequestTimeout => {
                         wait_connected(client).await?;
                         if retrying(client, || client.exists(&archived))
                             .await?

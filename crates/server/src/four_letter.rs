@@ -16,7 +16,7 @@ pub async fn answer(ctx: &ServerContext, word: &str, asking_conn: u64) -> String
     }
     let needs = admin::needs(word);
     let mut snap = admin::Snapshot {
-        serving: true,
+        serving: ctx.consensus.status().borrow().serving,
         version: admin::full_version(env!("CARGO_PKG_VERSION"), "unknown"),
         ..Default::default()
     };
@@ -160,7 +160,8 @@ fn fill_server_stats(ctx: &ServerContext, snap: &mut admin::Snapshot, facts: &Tr
         state: match ctx.consensus.role() {
             Role::Standalone => admin::ServerState::Standalone,
             Role::Leader => admin::ServerState::Leader,
-            Role::Follower => admin::ServerState::Follower,
+            // Only shown while serving, which a member without a leader is not.
+            Role::Follower | Role::Looking => admin::ServerState::Follower,
             Role::Observer => admin::ServerState::Observer,
         },
         latency,

@@ -11,6 +11,7 @@ pub mod config;
 pub mod connection;
 pub mod connection_stats;
 pub mod context;
+pub mod ensemble;
 pub mod four_letter;
 pub mod listener;
 pub mod outbound;
@@ -23,7 +24,7 @@ pub mod watches;
 
 use apply::{ApplyInput, ApplyTask};
 use config::ServerConfig;
-use consensus::{Consensus, SingleNode, SystemClock};
+use consensus::{Consensus, Role, SingleNode, SystemClock};
 use context::ServerContext;
 use proposal::Proposal;
 use sessions::{SessionIdGenerator, SessionTracker};
@@ -54,6 +55,10 @@ pub enum ServerError {
     Snapshot(#[from] snapshots::LoadError),
     #[error("cannot start the log writer: {0}")]
     LogThread(std::io::Error),
+    #[error(transparent)]
+    EnsembleConfig(#[from] ensemble::EnsembleConfigError),
+    #[error(transparent)]
+    Ensemble(#[from] consensus::raft::EnsembleError),
     #[error("server id {0} is out of range: ids 0 to 255 are supported")]
     ServerId(u64),
     #[error("data directory {path} is in use by another server (lock file {lock})")]
@@ -108,34 +113,70 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         enforce_quota: config.enforce_quota,
         container_max_never_used_ms: i64::from(config.container_max_never_used_ms),
     };
-    let (snapshot_store, snapshot) = snapshots::load_latest(&config, tree_config.clone())?;
-    let base = snapshot.unwrap_or_else(|| DataTree::with_config(tree_config));
-    let recovered = persistence::recover(&config, base)?;
-    let tree = recovered.tree;
     let tracker = Arc::new(SessionTracker::new());
-    let applied_zxid = Arc::new(AtomicI64::new(tree.last_zxid()));
     let (apply_tx, apply_rx) = mpsc::unbounded_channel();
-    // Committed batches go straight into the apply task's ordered input, no relay task between.
-    let commit_tx = apply_tx.clone();
-    let committed = move |batch| commit_tx.send(ApplyInput::Committed(batch)).is_ok();
-    let consensus: Arc<dyn Consensus<Proposal>> = Arc::new(
-        SingleNode::start_durable(
-            tree.last_zxid(),
-            Arc::new(SystemClock),
-            committed,
-            Box::new(persistence::WalStore(recovered.wal)),
-        )
-        .map_err(ServerError::LogThread)?,
-    );
-    let snapshotter =
-        snapshots::Snapshotter::new(snapshot_store, Arc::clone(&consensus), config.snap_count);
-    let apply_task = ApplyTask::new(
-        tree,
-        Arc::clone(&tracker),
-        Arc::clone(&applied_zxid),
-        u64::from(server_id),
-        Some(snapshotter),
-    );
+    let (consensus, apply_task) = if ensemble::is_ensemble(&config) {
+        let options = ensemble::options(&config)?;
+        let (storage, state) = consensus::raft::RaftStorage::open(&options.dir)?;
+        let tree = match state {
+            Some(mut input) => {
+                snapshots::read_tree(&mut input, tree_config.clone()).map_err(|source| {
+                    snapshots::LoadError::Content {
+                        path: options.dir.join("snapshots"),
+                        source,
+                    }
+                })?
+            }
+            None => DataTree::with_config(tree_config.clone()),
+        };
+        let applied_zxid = Arc::new(AtomicI64::new(tree.last_zxid()));
+        let apply_task = ApplyTask::new(
+            tree,
+            Arc::clone(&tracker),
+            Arc::clone(&applied_zxid),
+            u64::from(server_id),
+            None,
+        );
+        let host = Arc::new(ensemble::ServerHost {
+            apply: apply_tx.clone(),
+            tree_config,
+            tracker: Arc::clone(&tracker),
+        });
+        let raft =
+            consensus::raft::RaftConsensus::start(options, storage, host, Arc::new(SystemClock))
+                .await?;
+        let consensus: Arc<dyn Consensus<Proposal>> = Arc::new(raft);
+        (consensus, (apply_task, applied_zxid))
+    } else {
+        let (snapshot_store, snapshot) = snapshots::load_latest(&config, tree_config.clone())?;
+        let base = snapshot.unwrap_or_else(|| DataTree::with_config(tree_config));
+        let recovered = persistence::recover(&config, base)?;
+        let tree = recovered.tree;
+        let applied_zxid = Arc::new(AtomicI64::new(tree.last_zxid()));
+        // Committed batches go straight into the apply task's ordered input, no relay task between.
+        let commit_tx = apply_tx.clone();
+        let committed = move |batch| commit_tx.send(ApplyInput::Committed(batch)).is_ok();
+        let consensus: Arc<dyn Consensus<Proposal>> = Arc::new(
+            SingleNode::start_durable(
+                tree.last_zxid(),
+                Arc::new(SystemClock),
+                committed,
+                Box::new(persistence::WalStore(recovered.wal)),
+            )
+            .map_err(ServerError::LogThread)?,
+        );
+        let snapshotter =
+            snapshots::Snapshotter::new(snapshot_store, Arc::clone(&consensus), config.snap_count);
+        let apply_task = ApplyTask::new(
+            tree,
+            Arc::clone(&tracker),
+            Arc::clone(&applied_zxid),
+            u64::from(server_id),
+            Some(snapshotter),
+        );
+        (consensus, (apply_task, applied_zxid))
+    };
+    let (apply_task, applied_zxid) = apply_task;
     let mut tasks = vec![tokio::spawn(apply_task.run(apply_rx))];
     let now_ms = consensus::Clock::now_ms(&SystemClock);
     let ctx = Arc::new(ServerContext::new(
@@ -146,6 +187,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         applied_zxid,
         Arc::new(config),
     ));
+    tasks.push(tokio::spawn(ensemble::report_sessions(
+        Arc::clone(&ctx),
+        tick_time,
+    )));
     tasks.push(tokio::spawn(expire_sessions(Arc::clone(&ctx), tick_time)));
     tasks.push(tokio::spawn(sweep_containers(
         Arc::clone(&ctx),
@@ -195,20 +240,31 @@ fn housekeeping(session_id: i64, txn: Txn) -> Arc<Proposal> {
     })
 }
 
-/// Proposes `CloseSession` for every session silent past its timeout (the leader's job).
+/// Proposes `CloseSession` for every session silent past its timeout (the leader's job; a new
+/// leader first gives every session a full timeout).
 async fn expire_sessions(ctx: Arc<ServerContext>, tick: Duration) {
     let mut interval = tokio::time::interval((tick / 2).max(Duration::from_millis(10)));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut leading = false;
     loop {
         interval.tick().await;
+        let status = *ctx.consensus.status().borrow();
+        let now_leading = matches!(status.role, Role::Leader | Role::Standalone) && status.serving;
+        if now_leading && !leading {
+            ctx.tracker.touch_all();
+        }
+        leading = now_leading;
+        if !leading {
+            continue;
+        }
         for session_id in ctx.tracker.take_expired() {
             tracing::info!("expiring session {session_id:#x}");
-            if ctx
+            if let Err(e) = ctx
                 .consensus
                 .propose(housekeeping(session_id, Txn::CloseSession))
-                .is_err()
             {
-                return;
+                tracing::info!("cannot expire session {session_id:#x} now: {e}");
+                break;
             }
         }
     }
@@ -220,6 +276,10 @@ async fn sweep_containers(ctx: Arc<ServerContext>, every: Duration) {
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
+        let status = *ctx.consensus.status().borrow();
+        if !(matches!(status.role, Role::Leader | Role::Standalone) && status.serving) {
+            continue;
+        }
         let now_ms = consensus::Clock::now_ms(&SystemClock);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let inspect = ApplyInput::Inspect(Box::new(move |view| {
@@ -235,7 +295,7 @@ async fn sweep_containers(ctx: Arc<ServerContext>, every: Duration) {
                 .propose(housekeeping(0, Txn::DeleteExpired { path }))
                 .is_err()
             {
-                return;
+                break;
             }
         }
     }

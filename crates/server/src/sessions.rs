@@ -107,6 +107,40 @@ impl SessionTracker {
         expired
     }
 
+    /// Sessions heard from after `since_ms` (this tracker's monotonic ms): what a follower
+    /// reports to the leader so the leader does not expire sessions its clients keep alive here.
+    pub fn touched_since(&self, since_ms: i64) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .lock()
+            .iter()
+            .filter(|(_, l)| l.last_heard_ms.load(Ordering::Relaxed) > since_ms)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Marks sessions as heard from now (a follower's report, on the leader).
+    pub fn touch_ids(&self, ids: &[i64]) {
+        let now = self.now_ms();
+        let sessions = self.lock();
+        for id in ids {
+            if let Some(live) = sessions.get(id) {
+                live.touch(now);
+            }
+        }
+    }
+
+    /// Gives every session a full timeout from now, as a new leader does: it cannot know when
+    /// the old leader last heard from them.
+    pub fn touch_all(&self) {
+        let now = self.now_ms();
+        for live in self.lock().values() {
+            live.touch(now);
+            live.expiring.store(false, Ordering::Relaxed);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.lock().len()
     }

@@ -54,23 +54,28 @@ pub fn load_latest(
         source,
     };
     let reader = store.reader(&latest).map_err(store_error)?;
-    let mut input = ChunkReader(reader);
-    let tree =
-        read_snapshot(&mut io::BufReader::new(&mut input), tree_config).map_err(content_error)?;
-    // Read to the end: the stream's checksum is verified only there.
-    let mut rest = [0u8; 1];
-    if input.read(&mut rest).map_err(|e| content_error(e.into()))? != 0 {
-        return Err(content_error(SnapshotError::BadLength {
-            field: "trailing bytes",
-            length: 1,
-        }));
-    }
+    let tree = read_tree(&mut ChunkReader(reader), tree_config).map_err(content_error)?;
     tracing::info!(
         "loaded snapshot {} at zxid {:#x}",
         latest.path.display(),
         tree.last_zxid()
     );
     Ok((store, Some(tree)))
+}
+
+/// Reads a tree written by `write_snapshot` from `input` and checks nothing follows it; reading
+/// to the end is what verifies a snapshot file's checksum.
+pub fn read_tree(input: &mut dyn Read, tree_config: TreeConfig) -> Result<DataTree, SnapshotError> {
+    let mut buffered = io::BufReader::with_capacity(256 * 1024, input);
+    let tree = read_snapshot(&mut buffered, tree_config)?;
+    let mut rest = [0u8; 1];
+    if buffered.read(&mut rest)? != 0 {
+        return Err(SnapshotError::BadLength {
+            field: "trailing bytes",
+            length: 1,
+        });
+    }
+    Ok(tree)
 }
 
 /// Takes snapshots in the background on behalf of the apply task.

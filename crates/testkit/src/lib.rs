@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod differential;
+pub mod ensemble;
 pub mod four_letter;
 mod process;
 pub mod raw;
@@ -17,6 +18,7 @@ pub mod shared;
 pub mod target;
 
 pub use config::ServerConfig;
+pub use ensemble::TestEnsemble;
 pub use server::{HarnessError, TestServer};
 pub use target::Target;
 

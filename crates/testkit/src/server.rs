@@ -87,13 +87,38 @@ impl std::fmt::Debug for TestServer {
 impl TestServer {
     /// Starts `target` with `config` and waits until it answers `ruok` with `imok`.
     pub fn start(target: Target, config: &ServerConfig) -> Result<TestServer, HarnessError> {
+        let port = free_port().map_err(io_err("finding a free port"))?;
+        let mut server = TestServer::spawn(target, config, port, None)?;
+        server.wait_ready(READY_TIMEOUT)?;
+        Ok(server)
+    }
+
+    /// Starts ensemble member `my_id` (its `server.N` lines are in `config.extra`) on client port
+    /// `port`, without waiting: a member serves only once a quorum of them runs.
+    pub fn spawn_member(
+        target: Target,
+        config: &ServerConfig,
+        port: u16,
+        my_id: u64,
+    ) -> Result<TestServer, HarnessError> {
+        TestServer::spawn(target, config, port, Some(my_id))
+    }
+
+    fn spawn(
+        target: Target,
+        config: &ServerConfig,
+        port: u16,
+        my_id: Option<u64>,
+    ) -> Result<TestServer, HarnessError> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("fk-testkit-{}-", target.name()))
             .tempdir()
             .map_err(io_err("creating the server directory"))?;
         let data_dir = dir.path().join("data");
         fs::create_dir_all(&data_dir).map_err(io_err("creating dataDir"))?;
-        let port = free_port().map_err(io_err("finding a free port"))?;
+        if let Some(id) = my_id {
+            fs::write(data_dir.join("myid"), format!("{id}\n")).map_err(io_err("writing myid"))?;
+        }
         let config_path = dir.path().join("zoo.cfg");
         fs::write(&config_path, config.render(port, &data_dir))
             .map_err(io_err("writing zoo.cfg"))?;
@@ -111,12 +136,11 @@ impl TestServer {
             config_path,
             config: config.clone(),
         };
-        server.spawn(cmd)?;
-        server.wait_ready(READY_TIMEOUT)?;
+        server.spawn_process(cmd)?;
         Ok(server)
     }
 
-    fn spawn(&mut self, mut cmd: Command) -> Result<(), HarnessError> {
+    fn spawn_process(&mut self, mut cmd: Command) -> Result<(), HarnessError> {
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -132,7 +156,8 @@ impl TestServer {
         Ok(())
     }
 
-    fn wait_ready(&mut self, timeout: Duration) -> Result<(), HarnessError> {
+    /// Waits until the server answers `ruok` and accepts a session.
+    pub fn wait_ready(&mut self, timeout: Duration) -> Result<(), HarnessError> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(child) = self.child.as_mut() {
@@ -233,7 +258,7 @@ impl TestServer {
             Target::ZooKeeper => zookeeper_command(&self.config_path, &self.config)?,
             Target::Ferrokeeper => ferrokeeper_command(&self.config_path, &self.config)?,
         };
-        self.spawn(cmd)?;
+        self.spawn_process(cmd)?;
         self.wait_ready(READY_TIMEOUT)
     }
 

@@ -15,6 +15,7 @@ const SET_ACL: u8 = 6;
 const CHECK: u8 = 7;
 const MULTI: u8 = 8;
 const DELETE_EXPIRED: u8 = 9;
+const SYNC: u8 = 10;
 
 /// Appends the log encoding of `txn`.
 pub fn encode_txn(txn: &Txn, out: &mut BytesMut) {
@@ -52,6 +53,10 @@ pub fn encode_txn(txn: &Txn, out: &mut BytesMut) {
         }
         Txn::DeleteExpired { path } => {
             out.put_u8(DELETE_EXPIRED);
+            out.write_string(path);
+        }
+        Txn::Sync { path } => {
+            out.put_u8(SYNC);
             out.write_string(path);
         }
     }
@@ -98,6 +103,9 @@ pub fn decode_txn(r: &mut Reader) -> Result<Txn, DecodeError> {
         CHECK => Txn::Check(CheckVersionRequest::decode(r)?),
         MULTI => Txn::Multi(jute::multi::decode_multi_request(r)?),
         DELETE_EXPIRED => Txn::DeleteExpired {
+            path: r.read_string()?,
+        },
+        SYNC => Txn::Sync {
             path: r.read_string()?,
         },
         other => {
@@ -188,6 +196,7 @@ mod tests {
             }),
         ]));
         round_trip(Txn::DeleteExpired { path: "/c".into() });
+        round_trip(Txn::Sync { path: "/s".into() });
     }
 
     #[test]

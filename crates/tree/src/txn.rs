@@ -55,6 +55,12 @@ pub enum Txn {
         /// The container or TTL node.
         path: String,
     },
+    /// ZooKeeper's `sync`: changes nothing, but its place in the log orders it after every write
+    /// committed before it, on every replica.
+    Sync {
+        /// The path the client named, echoed in the reply.
+        path: String,
+    },
 }
 
 /// What a successful txn produced, shaped like the reply it becomes.
@@ -85,6 +91,11 @@ pub enum TxnOutput {
     },
     /// The version matched.
     Checked,
+    /// A `sync` reached its place in the log.
+    Synced {
+        /// The path the client named.
+        path: String,
+    },
     /// Per-op results. On failure the tree is unchanged and every op reports
     /// [`MultiResult::Error`]: `Ok` for the ops before the failing one, its own code for the
     /// failing op, `RuntimeInconsistency` for the ops after it (ZooKeeper's rule; the reply

@@ -27,6 +27,9 @@ pub(crate) enum Command {
         server_path: String,
         id: u64,
     },
+    /// A request went unanswered past the request timeout: drop the connection, as
+    /// ZooKeeper's client does, and re-attach the session.
+    DropConnection,
 }
 
 /// What to do with the session's state when a reply arrives, before the caller sees it.

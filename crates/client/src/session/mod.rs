@@ -269,6 +269,12 @@ impl SessionTask {
                 // Not re-registered on the next connection, so the server forgets it too.
                 self.watches.forget(mode, &server_path, id);
             }
+            Command::DropConnection => {
+                // No connection to drop; but a request whose caller gave up must not go out
+                // later, when its caller has already been told it failed.
+                self.waiting
+                    .retain(|o| o.reply.as_ref().is_none_or(|tx| !tx.is_closed()));
+            }
         }
     }
 
@@ -401,7 +407,11 @@ impl SessionTask {
                     tracing::debug!(result = ?res, "writer ended");
                     break 'conn End::Lost;
                 }
-                cmd = self.cmds.recv(), if self.cmds_open => self.on_command(cmd, &mut io),
+                cmd = self.cmds.recv(), if self.cmds_open => {
+                    if let Some(end) = self.on_command(cmd, &mut io) {
+                        break 'conn end;
+                    }
+                }
                 () = &mut timer => {
                     let now = Instant::now();
                     if now >= last_recv + read_timeout {
@@ -450,17 +460,22 @@ impl SessionTask {
         );
     }
 
-    fn on_command(&mut self, cmd: Option<Command>, io: &mut Io) {
+    /// Handles one command on a live connection; `Some` ends the connection.
+    fn on_command(&mut self, cmd: Option<Command>, io: &mut Io) -> Option<End> {
         match cmd {
             Some(Command::Request(o)) => {
                 if self.closing {
                     reply(o.reply, Err(Error::Closed));
-                    return;
+                    return None;
                 }
                 if o.op == OpCode::CloseSession {
                     self.closing = true;
                 }
                 self.send(io, o);
+            }
+            Some(Command::DropConnection) => {
+                tracing::info!("a request timed out; dropping the connection");
+                return Some(End::Lost);
             }
             Some(Command::AddAuth {
                 scheme,
@@ -515,6 +530,7 @@ impl SessionTask {
                 }
             }
         }
+        None
     }
 
     /// Ends the session: publishes the final state and fails everything still waiting.
@@ -544,7 +560,7 @@ impl SessionTask {
                 Command::AddAuth { reply, .. } => {
                     let _ = reply.send(Err(err.clone()));
                 }
-                Command::ForgetWatcher { .. } => {}
+                Command::ForgetWatcher { .. } | Command::DropConnection => {}
             }
         }
         tracing::debug!(?state, "session task done");

@@ -10,4 +10,5 @@ mod pipelining;
 mod proxy;
 mod server_bugs;
 mod session;
+mod timeout_null_data;
 mod watches;

@@ -50,6 +50,10 @@ pub enum ApplyInput {
     Disconnect { conn_id: ConnId },
     /// A read-only look at the state, for four-letter words and the sweeper.
     Inspect(Box<dyn FnOnce(&StateView<'_>) + Send>),
+    /// Capture the tree as it stands after everything before this input, for a Raft snapshot.
+    Capture(tokio::sync::oneshot::Sender<consensus::raft::StateWriter>),
+    /// Replace the tree with one from a snapshot the leader sent (this member lagged too far).
+    Install(Box<DataTree>),
 }
 
 /// A read-only view handed to [`ApplyInput::Inspect`] callbacks.
@@ -170,7 +174,34 @@ impl ApplyTask {
                 watches: &self.watches,
                 session_connections: &self.session_conn,
             }),
+            ApplyInput::Capture(reply) => {
+                let tree = self.tree.clone();
+                let _ = reply.send(Box::new(move |out: &mut dyn std::io::Write| {
+                    tree::snapshot::write_snapshot(&tree, &mut &mut *out)
+                }));
+            }
+            ApplyInput::Install(tree) => self.install(*tree),
         }
+    }
+
+    /// Takes a whole new state. Every connection here closes: its watches and view of the data
+    /// belong to the old state, and its client re-registers them against the new one.
+    fn install(&mut self, tree: DataTree) {
+        self.tree = tree;
+        self.applied_zxid
+            .store(self.tree.last_zxid(), Ordering::Release);
+        for (session_id, entry) in self.tree.sessions() {
+            self.tracker
+                .register(session_id, u32::try_from(entry.timeout_ms).unwrap_or(0));
+        }
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.send(conn, Outbound::Close);
+            self.watches.drop_connection(conn);
+        }
+        self.conns.clear();
+        self.session_conn.clear();
+        self.release_syncs();
     }
 
     fn send(&mut self, conn_id: ConnId, msg: Outbound) {

@@ -27,6 +27,7 @@ fn body_for(op: OpCode, output: TxnOutput) -> ReplyBody {
         TxnOutput::Created { path, stat } => ReplyBody::Create2 { path, stat },
         TxnOutput::SetData { stat } | TxnOutput::SetAcl { stat } => ReplyBody::Stat(stat),
         TxnOutput::Multi { results } => ReplyBody::Multi(results),
+        TxnOutput::Synced { path } => ReplyBody::Path(path),
         TxnOutput::SessionCreated
         | TxnOutput::SessionClosed
         | TxnOutput::Deleted

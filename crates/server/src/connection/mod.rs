@@ -50,6 +50,10 @@ pub enum ConnectionError {
     ZxidAhead { client: i64, server: i64 },
     #[error("server shutting down")]
     Shutdown,
+    #[error("this server is not part of a working quorum")]
+    NotServing,
+    #[error("the ensemble's leader changed; the client reconnects and retries")]
+    LeaderChanged,
     #[error("authentication failed")]
     AuthFailed,
     #[error("client did not read its replies within {0:?}")]
@@ -118,6 +122,9 @@ struct Session {
     outbound: OutboundRx,
     /// Arrival times of requests in flight, for latency statistics (replies come back in order).
     started: std::collections::VecDeque<Instant>,
+    /// The ensemble status; the connection closes when its epoch moves past `epoch`.
+    status: tokio::sync::watch::Receiver<consensus::Status>,
+    epoch: u64,
 }
 
 impl Connection {
@@ -157,6 +164,16 @@ impl Connection {
     }
 
     async fn handshake(&mut self, req: ConnectRequest) -> Result<Option<Session>, ConnectionError> {
+        let mut status = self.ctx.consensus.status();
+        let epoch = {
+            let now = status.borrow_and_update();
+            if !now.serving {
+                // As ZooKeeper: a server outside a working quorum closes new connections, and the
+                // client tries the next server in its list.
+                return Err(ConnectionError::NotServing);
+            }
+            now.epoch
+        };
         let server_zxid = self.ctx.applied_zxid();
         if req.last_zxid_seen > server_zxid {
             // The client saw a newer state elsewhere; serving it here would travel back in time.
@@ -227,6 +244,8 @@ impl Connection {
             pipeline: Pipeline::new(self.conn_id, session_id),
             outbound: rx,
             started: std::collections::VecDeque::new(),
+            status,
+            epoch,
         }))
     }
 
@@ -300,6 +319,11 @@ impl Connection {
                         return Ok(());
                     }
                     self.process_frames(s).await?;
+                }
+                changed = s.status.changed() => {
+                    if changed.is_err() || s.status.borrow_and_update().epoch != s.epoch {
+                        return Err(ConnectionError::LeaderChanged);
+                    }
                 }
             }
         }

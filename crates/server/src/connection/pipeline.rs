@@ -67,7 +67,7 @@ impl Pipeline {
             xid,
             op: request.op_code(),
         };
-        match prepare(ctx, request) {
+        match prepare(request) {
             Prepared::Write(txn) => {
                 let proposal = Arc::new(Proposal {
                     session_id: self.session_id,
@@ -148,7 +148,7 @@ enum Prepared {
 }
 
 /// Turns a request into a txn for consensus or a read for the apply task.
-fn prepare(ctx: &ServerContext, request: Request) -> Prepared {
+fn prepare(request: Request) -> Prepared {
     let read = |request, error| Prepared::Read {
         request,
         barrier_zxid: 0,
@@ -162,12 +162,9 @@ fn prepare(ctx: &ServerContext, request: Request) -> Prepared {
         Request::Check(q) => Prepared::Write(Txn::Check(q)),
         Request::Multi(ops) => Prepared::Write(Txn::Multi(ops)),
         Request::CloseSession => Prepared::Write(Txn::CloseSession),
-        Request::Sync(q) => Prepared::Read {
-            request: Request::Sync(q),
-            // A failed barrier means shutdown; the apply task is going away too.
-            barrier_zxid: ctx.consensus.read_barrier().unwrap_or(0),
-            error: None,
-        },
+        // Through the log, so on every server it is answered only after everything committed
+        // before it has been applied there.
+        Request::Sync(q) => Prepared::Write(Txn::Sync { path: q.path }),
         Request::Reconfig(q) => read(Request::Reconfig(q), Some(ErrorCode::ReconfigDisabled)),
         Request::Sasl(q) => read(Request::Sasl(q), Some(ErrorCode::Unimplemented)),
         other => read(other, None),

@@ -51,6 +51,7 @@ impl DataTree {
             Txn::DeleteExpired { path } => self
                 .delete_expired(&mut cx, path)
                 .map(|()| TxnOutput::Deleted),
+            Txn::Sync { path } => Ok(TxnOutput::Synced { path: path.clone() }),
         };
         self.last_zxid = self.last_zxid.max(header.zxid);
         let failed = match &result {

@@ -226,6 +226,7 @@ impl Runner {
             TxnOutput::SetData { stat } => format!("set {}", self.stat(stat)),
             TxnOutput::SetAcl { stat } => format!("setacl {}", self.stat(stat)),
             TxnOutput::Checked => "checked".into(),
+            TxnOutput::Synced { path } => format!("synced {path}"),
             TxnOutput::Multi { results } => {
                 let failed = o.multi_error().is_some();
                 let mut s = String::from(if failed { "multi failed" } else { "multi ok" });

@@ -1,0 +1,248 @@
+//! A real 3-member Ferrokeeper ensemble on loopback, one process per member: writes under load
+//! survive `kill -9` of the leader, a new leader serves writes within a second, sessions on the
+//! surviving members do not expire, the killed member catches up after a restart, and without a
+//! majority nobody accepts writes until a member returns.
+
+use client::{Client, CreateOptions, SessionState};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use testkit::{ServerConfig, Target, TestEnsemble};
+
+const WRITERS: usize = 4;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+async fn connect(connect_string: &str) -> Client {
+    Client::builder()
+        .session_timeout(Duration::from_secs(6))
+        .connect(connect_string)
+        .await
+        .expect("connect")
+}
+
+/// Every path in `paths` exists on the member at `addr`, and `/load` has exactly `count` children.
+async fn assert_has(addr: &str, paths: &[String], count: usize) {
+    let zk = connect(addr).await;
+    zk.sync("/load").await.expect("sync");
+    let children = zk.get_children("/load").await.expect("children");
+    for path in paths {
+        let name = path.trim_start_matches("/load/");
+        assert!(
+            children.iter().any(|c| c == name),
+            "acknowledged write {path} is missing on {addr}"
+        );
+    }
+    assert_eq!(children.len(), count, "member {addr} disagrees on /load");
+    let _ = zk.close().await;
+}
+
+#[test]
+fn leader_kill_loses_no_acknowledged_write_and_fails_over_fast() {
+    let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &fk_config()).expect("ensemble");
+    let leader = ensemble
+        .wait_leader(Duration::from_secs(10))
+        .expect("a leader");
+    let all = ensemble.connect_string();
+    let follower = (leader + 1) % 3;
+    let follower_addr = ensemble.members[follower].addr().to_string();
+    let rt = runtime();
+
+    // A session on a follower that must outlive the failover.
+    let survivor = rt.block_on(async {
+        let zk = connect(&follower_addr).await;
+        zk.create("/load", b"", &CreateOptions::persistent())
+            .await
+            .expect("create /load");
+        zk.create("/alive", b"", &CreateOptions::ephemeral())
+            .await
+            .expect("ephemeral");
+        zk
+    });
+
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let first_after_kill = Arc::new(Mutex::new(None::<Instant>));
+    let killed_at = Arc::new(Mutex::new(None::<Instant>));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (acked, first, killed_at, stop, all) = (
+                Arc::clone(&acked),
+                Arc::clone(&first_after_kill),
+                Arc::clone(&killed_at),
+                Arc::clone(&stop),
+                all.clone(),
+            );
+            rt.spawn(async move {
+                let zk = connect(&all).await;
+                let mut i = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let path = format!("/load/w{w}-{i}");
+                    i += 1;
+                    let sent = Instant::now();
+                    match zk
+                        .create(&path, path.as_bytes(), &CreateOptions::persistent())
+                        .await
+                    {
+                        Ok(_) => {
+                            // Only a write sent after the kill proves a new leader serves.
+                            if killed_at.lock().unwrap().is_some_and(|k| sent > k) {
+                                let mut first = first.lock().unwrap();
+                                first.get_or_insert(Instant::now());
+                            }
+                            acked.lock().unwrap().push(path);
+                        }
+                        // Outcome unknown (connection lost mid-request): not acknowledged.
+                        Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                    }
+                }
+                let _ = zk.close().await;
+            })
+        })
+        .collect();
+
+    std::thread::sleep(Duration::from_millis(1500));
+    let before_kill = acked.lock().unwrap().len();
+    assert!(before_kill > 0, "no write was acknowledged before the kill");
+    *killed_at.lock().unwrap() = Some(Instant::now());
+    ensemble.members[leader].kill();
+    let kill_time = Instant::now();
+    let new_leader = ensemble
+        .wait_leader(Duration::from_secs(10))
+        .expect("a new leader");
+    let elected_after = kill_time.elapsed();
+    assert_ne!(new_leader, leader);
+    // Let the writers run on the new leader for a while.
+    std::thread::sleep(Duration::from_millis(2500));
+    let failover = first_after_kill
+        .lock()
+        .unwrap()
+        .map(|t| t.duration_since(kill_time))
+        .expect("no write was acknowledged after the kill");
+    println!(
+        "leader {} killed: member {} leads after {} ms; first write acknowledged {} ms after the kill",
+        leader + 1,
+        new_leader + 1,
+        elected_after.as_millis(),
+        failover.as_millis()
+    );
+    assert!(
+        failover < Duration::from_secs(1),
+        "writes resumed only {failover:?} after the leader was killed"
+    );
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    rt.block_on(async {
+        for w in writers {
+            w.await.expect("writer");
+        }
+    });
+    let acked = acked.lock().unwrap().clone();
+    println!(
+        "{} writes acknowledged ({before_kill} before the kill)",
+        acked.len()
+    );
+
+    // Nothing acknowledged is lost on the survivors, and they agree.
+    let survivors: Vec<String> = (0..3)
+        .filter(|&i| i != leader)
+        .map(|i| ensemble.members[i].addr().to_string())
+        .collect();
+    let count = rt.block_on(async {
+        let zk = connect(&survivors[0]).await;
+        zk.sync("/load").await.expect("sync");
+        let n = zk.get_children("/load").await.expect("children").len();
+        let _ = zk.close().await;
+        n
+    });
+    assert!(count >= acked.len());
+    for addr in &survivors {
+        rt.block_on(assert_has(addr, &acked, count));
+    }
+
+    // The follower's session lived through the failover, ephemeral and all.
+    rt.block_on(async {
+        assert_ne!(survivor.state(), SessionState::Expired);
+        let stat = survivor
+            .exists("/alive")
+            .await
+            .expect("exists after failover");
+        assert!(stat.is_some(), "the surviving session's ephemeral vanished");
+    });
+
+    // The killed member rejoins and catches up.
+    ensemble.members[leader].restart().expect("restart");
+    let rejoined = ensemble.members[leader].addr().to_string();
+    rt.block_on(assert_has(&rejoined, &acked, count));
+    rt.block_on(async {
+        let _ = survivor.close().await;
+    });
+}
+
+#[test]
+fn without_a_majority_nobody_accepts_writes_until_a_member_returns() {
+    let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &fk_config()).expect("ensemble");
+    let rt = runtime();
+    let last = ensemble.members[2].addr().to_string();
+    ensemble.members[0].kill();
+    ensemble.members[1].kill();
+    // The survivor stops serving once it notices it has no quorum: it closes new sessions.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let refused = rt.block_on(async {
+            let attempt = Client::builder()
+                .session_timeout(Duration::from_secs(6))
+                .connect_timeout(Duration::from_millis(500))
+                .connect(&last);
+            match tokio::time::timeout(Duration::from_secs(2), attempt).await {
+                Ok(Ok(zk)) => {
+                    let wrote = tokio::time::timeout(
+                        Duration::from_secs(2),
+                        zk.create("/minority", b"", &CreateOptions::persistent()),
+                    )
+                    .await;
+                    let _ = zk.close().await;
+                    !matches!(wrote, Ok(Ok(_)))
+                }
+                _ => true,
+            }
+        });
+        if refused {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a lone member kept accepting writes"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        testkit::four_letter::send(ensemble.members[2].addr(), "srvr", Duration::from_secs(2))
+            .expect("srvr")
+            .trim(),
+        admin_not_serving()
+    );
+    // A member returns: service resumes without anyone doing anything else.
+    ensemble.members[1].restart().expect("restart");
+    rt.block_on(async {
+        let zk = connect(&last).await;
+        zk.create("/after", b"", &CreateOptions::persistent())
+            .await
+            .expect("write after the majority returned");
+        assert!(zk.exists("/minority").await.expect("exists").is_none());
+        let _ = zk.close().await;
+    });
+}
+
+fn admin_not_serving() -> &'static str {
+    "This ZooKeeper instance is not currently serving requests"
+}
+
+fn fk_config() -> ServerConfig {
+    ServerConfig::default().with_binary(env!("CARGO_BIN_EXE_ferrokeeper"))
+}

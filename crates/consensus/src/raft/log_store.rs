@@ -1,0 +1,479 @@
+//! The Raft log over the storage crate's write-ahead log, and the vote in a meta file.
+//!
+//! Appends are handed to one writer thread that drains everything queued, appends it and makes it
+//! durable with a single fdatasync (group commit) before telling Raft the entries are flushed;
+//! Raft counts an entry towards a quorum only after that. The newest entries also stay in memory
+//! so the leader replicates them without reading the disk.
+
+use super::types::{Entry, LogId, TypeConfig, Vote};
+use super::wire::{decode_entry, encode_entry};
+use openraft::entry::RaftEntry;
+use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::io;
+use std::ops::{Bound, RangeBounds};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use storage::{MetaFile, Wal};
+use tokio::sync::{mpsc, oneshot};
+
+/// How many of the newest entries are kept in memory for replication.
+const CACHE_ENTRIES: usize = 16 * 1024;
+
+/// Raft's first entry has index 0; the write-ahead log stores entry `i` as record `i + 1` so that
+/// "truncate after nothing" (`truncate_after(None)`) is an ordinary truncation after record 0.
+fn record_index(raft_index: u64) -> u64 {
+    raft_index + 1
+}
+
+/// What the meta file holds: the vote and the id of the last purged entry (whose term the log no
+/// longer has once its segment is deleted).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct LogMeta {
+    vote: Option<Vote>,
+    last_purged: Option<LogId>,
+}
+
+struct Shared {
+    wal: Mutex<Wal>,
+    /// The newest entries, by index.
+    cache: Mutex<BTreeMap<u64, Entry>>,
+    meta: Mutex<LogMeta>,
+    meta_file: MetaFile,
+    /// The last log id appended (durable or not), for `get_log_state`.
+    last: Mutex<Option<LogId>>,
+    /// Entries at or below this index are on disk; only those may leave the cache.
+    durable: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Each critical section leaves the data consistent, so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+enum Command {
+    Append {
+        records: Vec<(u64, Vec<u8>)>,
+        last: u64,
+        callback: IOFlushed<TypeConfig>,
+    },
+    TruncateAfter {
+        index: u64,
+        done: oneshot::Sender<io::Result<()>>,
+    },
+    PurgeBefore {
+        index: u64,
+        done: oneshot::Sender<io::Result<()>>,
+    },
+}
+
+/// The Raft log store. Cloning shares the same log.
+#[derive(Clone)]
+pub struct LogStore {
+    shared: Arc<Shared>,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+fn other(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+impl LogStore {
+    /// Opens the log in `wal` and the vote in `meta_file`, and starts the writer thread.
+    pub fn open(wal: Wal, meta_file: MetaFile) -> io::Result<LogStore> {
+        let meta: LogMeta = match meta_file.load().map_err(other)? {
+            Some(bytes) => postcard::from_bytes(&bytes)
+                .map_err(|e| other(format!("{}: {e}", meta_file.path().display())))?,
+            None => LogMeta::default(),
+        };
+        let last = match wal.last_index() {
+            Some(index) => {
+                let record = wal.read_range(index, index + 1).map_err(other)?;
+                let entry = record
+                    .first()
+                    .map(|r| decode_entry(&r.payload))
+                    .transpose()
+                    .map_err(|e| other(format!("log entry {index}: {e}")))?;
+                entry.map(|e| e.log_id())
+            }
+            None => meta.last_purged,
+        };
+        let durable = wal.last_index().map_or(0, |i| i.saturating_sub(1));
+        let shared = Arc::new(Shared {
+            wal: Mutex::new(wal),
+            cache: Mutex::new(BTreeMap::new()),
+            meta: Mutex::new(meta),
+            meta_file,
+            last: Mutex::new(last),
+            durable: AtomicU64::new(durable),
+        });
+        let (tx, rx) = mpsc::unbounded_channel();
+        let writer = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("ferrokeeper-raft-log".into())
+            .spawn(move || run_writer(writer, rx))?;
+        Ok(LogStore {
+            shared,
+            commands: tx,
+        })
+    }
+
+    fn send(&self, command: Command) -> io::Result<()> {
+        self.commands
+            .send(command)
+            .map_err(|_| other("the log writer has stopped after a write error"))
+    }
+
+    async fn store_meta(&self, update: impl FnOnce(&mut LogMeta)) -> io::Result<()> {
+        let bytes = {
+            let mut meta = lock(&self.shared.meta);
+            update(&mut meta);
+            postcard::to_stdvec(&*meta).map_err(other)?
+        };
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || shared.meta_file.store(&bytes).map_err(other))
+            .await
+            .map_err(other)?
+    }
+
+    fn read(&self, start: u64, end: u64) -> io::Result<Vec<Entry>> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let cache = lock(&self.shared.cache);
+        let cached_from = cache.keys().next().copied().unwrap_or(u64::MAX);
+        let mut out = Vec::with_capacity((end - start).min(4096) as usize);
+        if start < cached_from {
+            drop(cache);
+            let disk_end = end.min(cached_from);
+            let wal = lock(&self.shared.wal);
+            let disk_end = disk_end.min(wal.next_index().map_or(start, |n| n.saturating_sub(1)));
+            if start < disk_end {
+                let records = wal
+                    .read_range(record_index(start), record_index(disk_end))
+                    .map_err(other)?;
+                for record in records {
+                    let entry = decode_entry(&record.payload)
+                        .map_err(|e| other(format!("log entry {}: {e}", record.index)))?;
+                    out.push(entry);
+                }
+            }
+            drop(wal);
+            let from = start.max(cached_from);
+            if from < end {
+                let cache = lock(&self.shared.cache);
+                out.extend(cache.range(from..end).map(|(_, e)| e.clone()));
+            }
+        } else {
+            out.extend(cache.range(start..end).map(|(_, e)| e.clone()));
+        }
+        Ok(out)
+    }
+}
+
+fn bounds(range: &impl RangeBounds<u64>) -> (u64, u64) {
+    let start = match range.start_bound() {
+        Bound::Included(&s) => s,
+        Bound::Excluded(&s) => s + 1,
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(&e) => e + 1,
+        Bound::Excluded(&e) => e,
+        Bound::Unbounded => u64::MAX,
+    };
+    (start, end)
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + openraft::OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, io::Error> {
+        let (start, end) = bounds(&range);
+        let end = match *lock(&self.shared.last) {
+            Some(ref last) => end.min(last.index() + 1),
+            None => return Ok(Vec::new()),
+        };
+        self.read(start, end)
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
+        Ok(lock(&self.shared.meta).vote)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
+        Ok(LogState {
+            last_purged_log_id: lock(&self.shared.meta).last_purged,
+            last_log_id: *lock(&self.shared.last),
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
+        let vote = *vote;
+        self.store_meta(move |m| m.vote = Some(vote)).await
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: IOFlushed<TypeConfig>,
+    ) -> Result<(), io::Error>
+    where
+        I: IntoIterator<Item = Entry> + openraft::OptionalSend,
+        I::IntoIter: openraft::OptionalSend,
+    {
+        let mut records = Vec::new();
+        let mut last_id = None;
+        {
+            let mut cache = lock(&self.shared.cache);
+            for entry in entries {
+                records.push((
+                    record_index(entry.index()),
+                    encode_entry(&entry).map_err(other)?,
+                ));
+                last_id = Some(entry.log_id());
+                cache.insert(entry.index(), entry);
+            }
+            // Evict the oldest entries that are already on disk.
+            let durable = self.shared.durable.load(Ordering::Acquire);
+            while cache.len() > CACHE_ENTRIES {
+                match cache.first_key_value() {
+                    Some((&first, _)) if first <= durable => {
+                        cache.pop_first();
+                    }
+                    _ => break,
+                }
+            }
+        }
+        let Some(last_id) = last_id else {
+            callback.io_completed(Ok(()));
+            return Ok(());
+        };
+        let last = last_id.index();
+        *lock(&self.shared.last) = Some(last_id);
+        self.send(Command::Append {
+            records,
+            last,
+            callback,
+        })
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
+        // In record indexes: keep records up to and including this one.
+        let keep_through = last_log_id
+            .as_ref()
+            .map_or(0, |id| record_index(id.index()));
+        let first_dropped = last_log_id.as_ref().map_or(0, |id| id.index() + 1);
+        lock(&self.shared.cache).split_off(&first_dropped);
+        let (done, wait) = oneshot::channel();
+        self.send(Command::TruncateAfter {
+            index: keep_through,
+            done,
+        })?;
+        wait.await.map_err(other)??;
+        *lock(&self.shared.last) = last_log_id;
+        Ok(())
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
+        let index = log_id.index();
+        // Record the purged id first: a crash after the files go must still know its term.
+        let purged = log_id;
+        self.store_meta(move |m| m.last_purged = Some(purged))
+            .await?;
+        {
+            let mut cache = lock(&self.shared.cache);
+            let rest = cache.split_off(&(index + 1));
+            *cache = rest;
+        }
+        let (done, wait) = oneshot::channel();
+        self.send(Command::PurgeBefore {
+            index: record_index(index) + 1,
+            done,
+        })?;
+        wait.await.map_err(other)?
+    }
+}
+
+/// The writer thread: group-commits appends, runs truncations and purges in order with them.
+fn run_writer(shared: Arc<Shared>, mut commands: mpsc::UnboundedReceiver<Command>) {
+    let mut pending: Vec<(u64, IOFlushed<TypeConfig>)> = Vec::new();
+    let mut queued = Vec::new();
+    while let Some(first) = commands.blocking_recv() {
+        queued.push(first);
+        while let Ok(next) = commands.try_recv() {
+            queued.push(next);
+        }
+        for command in queued.drain(..) {
+            match command {
+                Command::Append {
+                    records,
+                    last,
+                    callback,
+                } => {
+                    let refs: Vec<(u64, &[u8])> =
+                        records.iter().map(|(i, r)| (*i, &r[..])).collect();
+                    let result = lock(&shared.wal).append(&refs);
+                    if let Err(e) = result {
+                        tracing::error!("cannot append to the Raft log: {e}");
+                        callback.io_completed(Err(other(e)));
+                        fail_pending(&mut pending, "log append failed");
+                        return;
+                    }
+                    pending.push((last, callback));
+                }
+                Command::TruncateAfter { index, done } => {
+                    if !flush(&shared, &mut pending) {
+                        return;
+                    }
+                    let _ = done.send(lock(&shared.wal).truncate_after(index).map_err(other));
+                    shared
+                        .durable
+                        .store(index.saturating_sub(1), Ordering::Release);
+                }
+                Command::PurgeBefore { index, done } => {
+                    if !flush(&shared, &mut pending) {
+                        return;
+                    }
+                    let _ = done.send(lock(&shared.wal).purge_before(index).map_err(other));
+                }
+            }
+        }
+        if !flush(&shared, &mut pending) {
+            return;
+        }
+    }
+}
+
+/// Syncs what was appended and reports it flushed; false (and the thread stops) on failure.
+fn flush(shared: &Shared, pending: &mut Vec<(u64, IOFlushed<TypeConfig>)>) -> bool {
+    if pending.is_empty() {
+        return true;
+    }
+    if let Err(e) = lock(&shared.wal).sync() {
+        tracing::error!("cannot sync the Raft log, refusing further writes: {e}");
+        fail_pending(pending, "log sync failed");
+        return false;
+    }
+    for (last, callback) in pending.drain(..) {
+        shared.durable.fetch_max(last, Ordering::AcqRel);
+        callback.io_completed(Ok(()));
+    }
+    true
+}
+
+fn fail_pending(pending: &mut Vec<(u64, IOFlushed<TypeConfig>)>, why: &str) {
+    for (_, callback) in pending.drain(..) {
+        callback.io_completed(Err(other(why)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::types::LogData;
+
+    fn log_id(term: u64, index: u64) -> LogId {
+        openraft::LogId {
+            leader_id: openraft::impls::leader_id_adv::LeaderId { term, node_id: 1 },
+            index,
+        }
+    }
+
+    fn entry(term: u64, index: u64) -> Entry {
+        Entry::new_normal(
+            log_id(term, index),
+            LogData {
+                time_ms: index as i64,
+                payload: bytes::Bytes::from(index.to_be_bytes().to_vec()),
+            },
+        )
+    }
+
+    fn open(dir: &std::path::Path) -> LogStore {
+        let (wal, _) = Wal::open(dir.join("log"), storage::WalOptions::default()).unwrap();
+        LogStore::open(wal, MetaFile::new(storage::fs::std_fs(), dir.join("vote"))).unwrap()
+    }
+
+    async fn append(store: &mut LogStore, entries: Vec<Entry>) {
+        let (tx, rx) = <TypeConfig as openraft::type_config::TypeConfigExt>::oneshot();
+        store.append(entries, IOFlushed::signal(tx)).await.unwrap();
+        rx.await.unwrap().unwrap();
+    }
+
+    fn indexes(entries: &[Entry]) -> Vec<u64> {
+        entries.iter().map(|e| e.index()).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_any_range_across_cache_and_disk_truncates_purges_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        let total = CACHE_ENTRIES as u64 + 4_000;
+        for chunk in (0..total).collect::<Vec<_>>().chunks(1000) {
+            append(&mut store, chunk.iter().map(|&i| entry(1, i)).collect()).await;
+        }
+        // One more batch so the oldest entries leave the cache.
+        append(&mut store, vec![entry(2, total)]).await;
+        for (from, to) in [
+            (0, 10),
+            (0, 1),
+            (3_000, 5_000),
+            (0, total + 1),
+            (total - 5, total + 1),
+            (7, 7),
+        ] {
+            let got = store.try_get_log_entries(from..to).await.unwrap();
+            assert_eq!(
+                indexes(&got),
+                (from..to).collect::<Vec<_>>(),
+                "range {from}..{to}"
+            );
+        }
+        let beyond = store.try_get_log_entries(total..total + 50).await.unwrap();
+        assert_eq!(indexes(&beyond), vec![total]);
+
+        store.truncate_after(Some(log_id(1, 15_000))).await.unwrap();
+        let state = store.get_log_state().await.unwrap();
+        assert_eq!(state.last_log_id, Some(log_id(1, 15_000)));
+        append(&mut store, vec![entry(3, 15_001)]).await;
+        store.purge(log_id(1, 99)).await.unwrap();
+        store.save_vote(&Vote::new(3, 1)).await.unwrap();
+        drop(store);
+
+        let mut reopened = open(dir.path());
+        let state = reopened.get_log_state().await.unwrap();
+        assert_eq!(state.last_log_id, Some(log_id(3, 15_001)));
+        assert_eq!(state.last_purged_log_id, Some(log_id(1, 99)));
+        assert_eq!(reopened.read_vote().await.unwrap(), Some(Vote::new(3, 1)));
+        let got = reopened.try_get_log_entries(14_990..15_002).await.unwrap();
+        assert_eq!(indexes(&got), (14_990..15_002).collect::<Vec<_>>());
+        assert_eq!(got.last().map(|e| e.log_id()), Some(log_id(3, 15_001)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn truncating_after_nothing_empties_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        append(&mut store, (0..5).map(|i| entry(1, i)).collect()).await;
+        store.truncate_after(None).await.unwrap();
+        assert_eq!(store.get_log_state().await.unwrap().last_log_id, None);
+        append(&mut store, (0..3).map(|i| entry(2, i)).collect()).await;
+        let got = store.try_get_log_entries(0..10).await.unwrap();
+        assert_eq!(
+            got.iter().map(|e| e.log_id()).collect::<Vec<_>>(),
+            (0..3).map(|i| log_id(2, i)).collect::<Vec<_>>()
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! Incoming quorum connections: Raft RPCs for the local Raft node, writes forwarded by followers
+//! (proposed here when this member leads), and messages for the leader's server.
+
+use super::snapshot_file::{file_index, SnapshotFile};
+use super::types::{LogData, SnapshotMeta, TypeConfig, Vote};
+use super::wire::{read_frame, write_frame, Hello, PeerRequest, PeerResponse, WireError, MAGIC};
+use super::{Host, RaftHandle};
+use crate::durable::LogPayload;
+use crate::Clock;
+use std::sync::Arc;
+use storage::{SnapshotStore, SnapshotWriter};
+use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What every incoming connection needs.
+pub struct PeerContext<P: LogPayload> {
+    pub raft: RaftHandle<P>,
+    pub host: Arc<dyn Host<P>>,
+    pub snapshots: SnapshotStore,
+    pub clock: Arc<dyn Clock>,
+    pub contact: Arc<super::status::LeaderContact>,
+}
+
+/// Accepts quorum connections until the listener fails.
+pub async fn accept_loop<P: LogPayload>(ctx: Arc<PeerContext<P>>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let ctx = Arc::clone(&ctx);
+                tokio::spawn(async move {
+                    if let Err(e) = serve(ctx, stream).await {
+                        tracing::debug!("quorum connection from {peer} ended: {e}");
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::warn!("quorum port accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// A snapshot being received.
+struct Incoming {
+    vote: Vote,
+    meta: SnapshotMeta,
+    writer: Option<SnapshotWriter>,
+}
+
+async fn serve<P: LogPayload>(
+    ctx: Arc<PeerContext<P>>,
+    stream: TcpStream,
+) -> Result<(), WireError> {
+    stream.set_nodelay(true)?;
+    let (r, w) = stream.into_split();
+    let mut r = BufReader::new(r);
+    let mut w = BufWriter::new(w);
+    let hello: Hello = match read_frame(&mut r).await? {
+        Some(h) => h,
+        None => return Ok(()),
+    };
+    if hello.magic != MAGIC {
+        return Err(WireError::Io(std::io::Error::other(
+            "not a Ferrokeeper quorum connection",
+        )));
+    }
+    let from = hello.from;
+    let mut incoming: Option<Incoming> = None;
+    while let Some(request) = read_frame::<_, PeerRequest>(&mut r).await? {
+        let response = match request {
+            PeerRequest::Append(rpc) => {
+                ctx.contact.heard();
+                PeerResponse::Append(
+                    ctx.raft
+                        .append_entries(rpc)
+                        .await
+                        .map_err(|e| e.to_string()),
+                )
+            }
+            PeerRequest::Vote(rpc) => {
+                PeerResponse::Vote(ctx.raft.vote(rpc).await.map_err(|e| e.to_string()))
+            }
+            PeerRequest::PreVote(rpc) => {
+                PeerResponse::Vote(ctx.raft.pre_vote(rpc).await.map_err(|e| e.to_string()))
+            }
+            PeerRequest::SnapshotBegin { vote, meta } => {
+                let store = ctx.snapshots.clone();
+                let index = file_index(&meta);
+                let writer = tokio::task::spawn_blocking(move || store.create(index))
+                    .await
+                    .map_err(std::io::Error::other)?
+                    .map_err(std::io::Error::other)?;
+                incoming = Some(Incoming {
+                    vote,
+                    meta,
+                    writer: Some(writer),
+                });
+                continue;
+            }
+            PeerRequest::SnapshotChunk(chunk) => {
+                let Some(snap) = incoming.as_mut() else {
+                    return Err(WireError::Io(std::io::Error::other(
+                        "snapshot chunk without a start",
+                    )));
+                };
+                let Some(mut writer) = snap.writer.take() else {
+                    return Err(WireError::Io(std::io::Error::other("snapshot writer lost")));
+                };
+                let writer =
+                    tokio::task::spawn_blocking(move || writer.write(&chunk).map(|()| writer))
+                        .await
+                        .map_err(std::io::Error::other)?
+                        .map_err(std::io::Error::other)?;
+                snap.writer = Some(writer);
+                continue;
+            }
+            PeerRequest::SnapshotEnd => {
+                let Some(snap) = incoming.take() else {
+                    return Err(WireError::Io(std::io::Error::other(
+                        "snapshot end without a start",
+                    )));
+                };
+                PeerResponse::Snapshot(install(&ctx, snap).await)
+            }
+            PeerRequest::Forward(writes) => {
+                propose_forwarded(&ctx, writes).await;
+                continue;
+            }
+            PeerRequest::ToLeader(message) => {
+                ctx.host.leader_message(from, message);
+                continue;
+            }
+        };
+        write_frame(&mut w, &response).await?;
+        w.flush().await?;
+    }
+    Ok(())
+}
+
+async fn install<P: LogPayload>(
+    ctx: &PeerContext<P>,
+    snap: Incoming,
+) -> Result<openraft::raft::SnapshotResponse<TypeConfig>, String> {
+    let writer = snap.writer.ok_or("snapshot writer lost")?;
+    let info = tokio::task::spawn_blocking(move || writer.finish())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let snapshot = openraft::type_config::alias::SnapshotOf::<TypeConfig, SnapshotFile> {
+        meta: snap.meta,
+        snapshot: SnapshotFile {
+            path: info.path,
+            index: info.index,
+        },
+    };
+    ctx.raft
+        .install_full_snapshot(snap.vote, snapshot)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Proposes writes a follower forwarded, if this member still leads; otherwise they are dropped
+/// and the follower's clients see their connection close when it learns of the new leader.
+async fn propose_forwarded<P: LogPayload>(ctx: &PeerContext<P>, writes: Vec<bytes::Bytes>) {
+    if !ctx.raft.is_leader() {
+        tracing::debug!("dropping {} forwarded writes: not the leader", writes.len());
+        return;
+    }
+    let time_ms = ctx.clock.now_ms();
+    let entries = writes
+        .into_iter()
+        .map(|payload| LogData { time_ms, payload });
+    if let Err(e) = ctx.raft.client_write_many(entries).await {
+        tracing::warn!("cannot propose forwarded writes: {e}");
+    }
+}

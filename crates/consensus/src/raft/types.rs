@@ -1,0 +1,45 @@
+//! The Raft type configuration: what one log entry carries and how members are addressed.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One client write as it sits in the Raft log: the leader's timestamp and the server's encoded
+/// proposal. The leader stamps the time when it proposes, so every replica applies the same value.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogData {
+    pub time_ms: i64,
+    pub payload: Bytes,
+}
+
+impl fmt::Debug for LogData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "LogData(t={}, {} bytes)",
+            self.time_ms,
+            self.payload.len()
+        )
+    }
+}
+
+impl fmt::Display for LogData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+openraft::declare_raft_types!(
+    /// Ferrokeeper's Raft types: u64 member ids (ZooKeeper's `myid`), members addressed by
+    /// `host:quorumPort`, entries carrying [`LogData`].
+    pub TypeConfig:
+        D = LogData,
+        R = (),
+        Node = openraft::BasicNode,
+);
+
+pub type Entry = openraft::type_config::alias::EntryOf<TypeConfig>;
+pub type LogId = openraft::type_config::alias::LogIdOf<TypeConfig>;
+pub type Vote = openraft::type_config::alias::VoteOf<TypeConfig>;
+pub type SnapshotMeta = openraft::type_config::alias::SnapshotMetaOf<TypeConfig>;
+pub type StoredMembership = openraft::type_config::alias::StoredMembershipOf<TypeConfig>;
