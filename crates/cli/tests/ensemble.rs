@@ -246,3 +246,132 @@ fn admin_not_serving() -> &'static str {
 fn fk_config() -> ServerConfig {
     ServerConfig::default().with_binary(env!("CARGO_BIN_EXE_ferrokeeper"))
 }
+
+#[test]
+fn a_member_behind_the_purged_log_catches_up_from_a_streamed_snapshot() {
+    // Snapshots every 200 entries, so the leader has purged what the stopped member missed.
+    let mut config = fk_config();
+    config.extra.push(("snapCount".into(), "200".into()));
+    let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &config).expect("ensemble");
+    let leader = ensemble
+        .wait_leader(Duration::from_secs(10))
+        .expect("a leader");
+    let lagging = (leader + 1) % 3;
+    ensemble.members[lagging].kill();
+    let others: Vec<String> = (0..3)
+        .filter(|&i| i != lagging)
+        .map(|i| ensemble.members[i].addr().to_string())
+        .collect();
+    let rt = runtime();
+    let written = rt.block_on(async {
+        let zk = connect(&others.join(",")).await;
+        zk.create("/load", b"", &CreateOptions::persistent())
+            .await
+            .expect("create /load");
+        let mut written = Vec::new();
+        for i in 0..1_500 {
+            let path = format!("/load/n{i:04}");
+            zk.create(&path, &[7u8; 100], &CreateOptions::persistent())
+                .await
+                .expect("create");
+            written.push(path);
+        }
+        let _ = zk.close().await;
+        written
+    });
+    ensemble.members[lagging].restart().expect("restart");
+    let addr = ensemble.members[lagging].addr().to_string();
+    rt.block_on(assert_has(&addr, &written, written.len()));
+    assert!(
+        ensemble.members[lagging]
+            .log_tail(1 << 20)
+            .contains("installed a snapshot"),
+        "the member caught up without a snapshot: the log was not purged as the test intends"
+    );
+    // It keeps following after the install: a new write reaches it too.
+    rt.block_on(async {
+        let zk = connect(&others[0]).await;
+        zk.create("/load/after", b"", &CreateOptions::persistent())
+            .await
+            .expect("write after catch-up");
+        let _ = zk.close().await;
+        let zk = connect(&addr).await;
+        zk.sync("/load").await.expect("sync");
+        assert!(zk.exists("/load/after").await.expect("exists").is_some());
+        let _ = zk.close().await;
+    });
+}
+
+#[test]
+fn read_only_mode_serves_reads_to_clients_that_allow_it_while_the_quorum_is_gone() {
+    use jute::ConnectRequest;
+    use testkit::raw::RawClient;
+
+    let mut config = fk_config();
+    config
+        .extra
+        .push(("readonlymode.enabled".into(), "true".into()));
+    let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &config).expect("ensemble");
+    let rt = runtime();
+    rt.block_on(async {
+        let zk = connect(&ensemble.connect_string()).await;
+        zk.create("/ro", b"v", &CreateOptions::persistent())
+            .await
+            .expect("create");
+        let _ = zk.close().await;
+    });
+    ensemble.members[0].kill();
+    ensemble.members[1].kill();
+    let addr = ensemble.members[2].addr();
+    let isro =
+        || testkit::four_letter::send(addr, "isro", Duration::from_secs(2)).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while isro() != "ro" {
+        assert!(
+            Instant::now() < deadline,
+            "the lone member never went read-only"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let request = |read_only| ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: 0,
+        timeout_ms: 10_000,
+        session_id: 0,
+        passwd: bytes::Bytes::from(vec![0u8; 16]),
+        read_only: Some(read_only),
+    };
+    // A client that does not allow read-only is refused, as without the mode.
+    assert!(RawClient::connect_with(addr, &request(false)).is_err());
+    let (mut ro, response) =
+        RawClient::connect_with(addr, &request(true)).expect("read-only session");
+    assert_eq!(response.read_only, Some(true));
+    let reply = ro.get_data("/ro", false).expect("get");
+    assert_eq!(reply.header.err, 0);
+    let data: jute::proto::GetDataResponse = reply.decode().expect("decode");
+    assert_eq!(&data.data[..], b"v");
+    let refused = ro.create("/nope", b"", 0).expect("create reply");
+    assert_eq!(refused.header.err, jute::ErrorCode::NotReadOnly as i32);
+    let reply = ro
+        .get_data("/ro", false)
+        .expect("a read after the refused write");
+    assert_eq!(reply.header.err, 0);
+
+    // The majority returns: the read-only session is closed and writes work again.
+    ensemble.members[1].restart().expect("restart");
+    assert_eq!(isro(), "rw");
+    ro.set_read_timeout(Duration::from_secs(5))
+        .expect("timeout");
+    assert!(
+        ro.get_data("/ro", false).is_err(),
+        "the read-only connection stayed open"
+    );
+    rt.block_on(async {
+        let zk = connect(&addr.to_string()).await;
+        zk.create("/rw-again", b"", &CreateOptions::persistent())
+            .await
+            .expect("write after the majority returned");
+        assert!(zk.exists("/nope").await.expect("exists").is_none());
+        let _ = zk.close().await;
+    });
+}

@@ -152,7 +152,9 @@ impl DoubleBarrier {
                     }
                 }
                 Ok((None, _)) => {}
-                Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => wait_connected(client).await?,
+                Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
+                    wait_connected(client).await?
+                }
                 Err(e) => return Err(classify(client, e)),
             }
         }

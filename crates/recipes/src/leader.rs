@@ -222,7 +222,9 @@ async fn evaluate(client: &Client, path: &str, node: &ProtectedNode) -> Result<S
         match client.get_data_w(&predecessor).await {
             Ok((_, _, w)) => return Ok(Standing::Follower(w)),
             Err(client::Error::NoNode) => continue,
-            Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => wait_connected(client).await?,
+            Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
+                wait_connected(client).await?
+            }
             Err(e) => return Err(classify(client, e)),
         }
     }

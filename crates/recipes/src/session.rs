@@ -41,7 +41,9 @@ where
 {
     loop {
         match op().await {
-            Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => wait_connected(client).await?,
+            Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
+                wait_connected(client).await?
+            }
             Err(e) => return Err(classify(client, e)),
             Ok(v) => return Ok(v),
         }

@@ -15,8 +15,11 @@ pub async fn answer(ctx: &ServerContext, word: &str, asking_conn: u64) -> String
         return admin::not_in_whitelist(word);
     }
     let needs = admin::needs(word);
+    let status = *ctx.consensus.status().borrow();
+    // A member cut off from its quorum still runs, read-only, when `readonlymode.enabled`.
+    let read_only = !status.serving && ctx.config.read_only_mode_enabled;
     let mut snap = admin::Snapshot {
-        serving: ctx.consensus.status().borrow().serving,
+        serving: status.serving || read_only,
         version: admin::full_version(env!("CARGO_PKG_VERSION"), "unknown"),
         ..Default::default()
     };
@@ -34,6 +37,9 @@ pub async fn answer(ctx: &ServerContext, word: &str, asking_conn: u64) -> String
         return admin::NOT_SERVING.to_owned() + "\n";
     };
     fill_server_stats(ctx, &mut snap, &tree_facts);
+    if read_only {
+        snap.server.state = admin::ServerState::ReadOnly;
+    }
     let session_of: HashMap<u64, i64> = tree_facts.session_connections.clone();
     if needs.connections {
         snap.connections = ctx

@@ -4,6 +4,7 @@
 //! forward their clients' writes to the leader over one ordered connection; every member applies
 //! committed entries through the [`Host`] (the server's apply task) and answers reads locally.
 
+pub mod inspect;
 mod log_store;
 mod network;
 mod peer_server;

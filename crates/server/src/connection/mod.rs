@@ -165,14 +165,17 @@ impl Connection {
 
     async fn handshake(&mut self, req: ConnectRequest) -> Result<Option<Session>, ConnectionError> {
         let mut status = self.ctx.consensus.status();
-        let epoch = {
+        let (epoch, read_only) = {
             let now = status.borrow_and_update();
-            if !now.serving {
+            let read_only = !now.serving;
+            if read_only && !(self.ctx.config.read_only_mode_enabled && req.read_only == Some(true))
+            {
                 // As ZooKeeper: a server outside a working quorum closes new connections, and the
-                // client tries the next server in its list.
+                // client tries the next server in its list; with `readonlymode.enabled`, clients
+                // that allow it get a read-only session instead.
                 return Err(ConnectionError::NotServing);
             }
-            now.epoch
+            (now.epoch, read_only)
         };
         let server_zxid = self.ctx.applied_zxid();
         if req.last_zxid_seen > server_zxid {
@@ -187,7 +190,24 @@ impl Connection {
         let identity = Arc::new(Identity {
             ids: vec![Id::new("ip", self.peer.ip().to_string())],
         });
-        let session_id = if req.session_id == 0 {
+        let session_id = if req.session_id == 0 && read_only {
+            // A local session: nothing can be written to the log without a quorum.
+            let session_id = self.ctx.session_ids.next_id();
+            self.ctx
+                .apply
+                .send(ApplyInput::Register {
+                    conn_id: self.conn_id,
+                    session_id,
+                    outbound: tx.clone(),
+                })
+                .map_err(|_| ConnectionError::Shutdown)?;
+            let _ = tx.send(Outbound::Connected {
+                session_id,
+                timeout_ms,
+                passwd: crate::sessions::new_password(),
+            });
+            session_id
+        } else if req.session_id == 0 {
             self.create_session(tx, timeout_ms, &identity)?
         } else {
             self.ctx
@@ -202,7 +222,7 @@ impl Connection {
                 .map_err(|_| ConnectionError::Shutdown)?;
             req.session_id
         };
-        let read_only_reply = req.read_only.map(|_| false);
+        let read_only_reply = req.read_only.map(|_| read_only);
         let response = match rx.recv().await {
             Some(Outbound::Connected {
                 session_id,
@@ -241,7 +261,13 @@ impl Connection {
         Ok(Some(Session {
             identity,
             liveness: self.ctx.tracker.register(session_id, timeout_ms as u32),
-            pipeline: Pipeline::new(self.conn_id, session_id),
+            pipeline: {
+                let mut pipeline = Pipeline::new(self.conn_id, session_id);
+                if read_only {
+                    pipeline.set_read_only();
+                }
+                pipeline
+            },
             outbound: rx,
             started: std::collections::VecDeque::new(),
             status,

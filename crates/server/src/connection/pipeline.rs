@@ -27,6 +27,8 @@ pub struct Pipeline {
     /// Requests sent on and not yet answered, plus held ones.
     outstanding: usize,
     held: VecDeque<Held>,
+    /// Writes are refused (a read-only session).
+    read_only: bool,
 }
 
 /// Why the connection must stop.
@@ -44,7 +46,14 @@ impl Pipeline {
             writes_in_flight: 0,
             outstanding: 0,
             held: VecDeque::new(),
+            read_only: false,
         }
+    }
+
+    /// A session on a member cut off from its quorum (read-only mode): every write is refused
+    /// with `NotReadOnly`, in order with the reads.
+    pub fn set_read_only(&mut self) {
+        self.read_only = true;
     }
 
     /// Requests awaiting replies (for backpressure).
@@ -67,7 +76,16 @@ impl Pipeline {
             xid,
             op: request.op_code(),
         };
-        match prepare(request) {
+        let prepared = match prepare(request) {
+            // The request is never looked at: the error decided here is the whole reply.
+            Prepared::Write(_) if self.read_only => Prepared::Read {
+                request: Request::CloseSession,
+                barrier_zxid: 0,
+                error: Some(ErrorCode::NotReadOnly),
+            },
+            other => other,
+        };
+        match prepared {
             Prepared::Write(txn) => {
                 let proposal = Arc::new(Proposal {
                     session_id: self.session_id,
