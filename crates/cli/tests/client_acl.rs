@@ -134,6 +134,9 @@ async fn super_digest_passes_every_check(ctx: Ctx) {
     root.set_acl(&p, &[Acl::new(Permission::ALL, AuthId::anyone())], None)
         .await
         .unwrap();
+    // Another client may be on another ensemble member: as in ZooKeeper, it sees the change
+    // once it syncs (only a client's own writes are ordered before its later reads).
+    owner.sync(&p).await.unwrap();
     assert_eq!(owner.get_data(&p).await.unwrap().0, b"y");
     let users = root.list_auth_users().await.unwrap();
     let mut flat: Vec<(String, String)> = users

@@ -69,6 +69,9 @@ async fn expiry_removes_ephemerals_and_fires_watches(ctx: Ctx) {
         .await
         .unwrap()
     };
+    // The watcher may be on another ensemble member: sync so it has applied the other
+    // session's creates (ZooKeeper orders only a client's own writes before its reads).
+    watcher.sync(&dir).await.unwrap();
     let (_, _, data_watch) = watcher.get_and_watch_data(&eph).await.unwrap();
     let (kids, child_watch) = watcher.list_and_watch_children(&dir).await.unwrap();
     assert_eq!(kids.len(), 2);

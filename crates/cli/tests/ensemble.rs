@@ -375,3 +375,66 @@ fn read_only_mode_serves_reads_to_clients_that_allow_it_while_the_quorum_is_gone
         let _ = zk.close().await;
     });
 }
+
+#[test]
+fn an_observer_serves_clients_and_follows_failover_without_voting() {
+    let mut ensemble = TestEnsemble::start_with_observers(Target::Ferrokeeper, 3, 1, &fk_config())
+        .expect("ensemble with an observer");
+    let observer = 3;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ensemble.mode(observer).as_deref() != Some("observer") {
+        assert!(
+            Instant::now() < deadline,
+            "member 4 never became an observer; modes: {:?}",
+            (0..4).map(|i| ensemble.mode(i)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let addr = ensemble.members[observer].addr().to_string();
+    let rt = runtime();
+    rt.block_on(async {
+        let zk = connect(&addr).await;
+        zk.create("/via-observer", b"o", &CreateOptions::persistent())
+            .await
+            .expect("a write through the observer");
+        let _ = zk.close().await;
+    });
+    // The observer does not vote: with two participants gone, nothing is committed even though
+    // three of four members run.
+    let leader = ensemble
+        .wait_leader(Duration::from_secs(10))
+        .expect("leader");
+    let others: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
+    ensemble.members[leader].kill();
+    let new_leader = ensemble
+        .wait_leader(Duration::from_secs(10))
+        .expect("new leader");
+    assert!(others.contains(&new_leader), "the observer must never lead");
+    rt.block_on(async {
+        let zk = connect(&addr).await;
+        zk.create("/after-failover", b"", &CreateOptions::persistent())
+            .await
+            .expect("a write through the observer after failover");
+        let _ = zk.close().await;
+    });
+    let other = others
+        .into_iter()
+        .find(|&i| i != new_leader)
+        .expect("a follower");
+    ensemble.members[other].kill();
+    rt.block_on(async {
+        let attempt = async {
+            let zk = Client::builder()
+                .session_timeout(Duration::from_secs(6))
+                .connect(&addr)
+                .await?;
+            zk.create("/no-quorum", b"", &CreateOptions::persistent())
+                .await
+        };
+        let outcome = tokio::time::timeout(Duration::from_secs(3), attempt).await;
+        assert!(
+            !matches!(outcome, Ok(Ok(_))),
+            "a write committed with one voter of three"
+        );
+    });
+}

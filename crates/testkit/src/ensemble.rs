@@ -15,6 +15,17 @@ pub struct TestEnsemble {
 impl TestEnsemble {
     /// Starts `size` members of `target` and waits until every one serves sessions.
     pub fn start(target: Target, size: usize, config: &ServerConfig) -> Result<Self, HarnessError> {
+        Self::start_with_observers(target, size, 0, config)
+    }
+
+    /// Like [`TestEnsemble::start`], plus `observers` non-voting members after the participants.
+    pub fn start_with_observers(
+        target: Target,
+        participants: usize,
+        observers: usize,
+        config: &ServerConfig,
+    ) -> Result<Self, HarnessError> {
+        let size = participants + observers;
         let io = |context: &str| {
             let context = context.to_owned();
             move |source| HarnessError::Io { context, source }
@@ -24,9 +35,10 @@ impl TestEnsemble {
         for id in 1..=size {
             let quorum = free_port().map_err(io("finding a quorum port"))?;
             let election = free_port().map_err(io("finding an election port"))?;
+            let role = if id > participants { ":observer" } else { "" };
             config.extra.push((
                 format!("server.{id}"),
-                format!("127.0.0.1:{quorum}:{election}"),
+                format!("127.0.0.1:{quorum}:{election}{role}"),
             ));
             client_ports.push(free_port().map_err(io("finding a client port"))?);
         }

@@ -20,13 +20,31 @@ pub struct SharedServer {
     pub addr: SocketAddr,
     /// The settings it runs with.
     pub config: ServerConfig,
+    /// Every member's address when the shared server is an ensemble (see [`ENSEMBLE_ENV`]).
+    pub members: Vec<SocketAddr>,
 }
 
 impl SharedServer {
-    /// `127.0.0.1:<port>`.
+    /// `127.0.0.1:<port>`, or every member's address for an ensemble.
     pub fn connect_string(&self) -> String {
-        self.addr.to_string()
+        if self.members.is_empty() {
+            return self.addr.to_string();
+        }
+        self.members
+            .iter()
+            .map(SocketAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
     }
+}
+
+/// With this set to N > 1, the shared Ferrokeeper "server" is an N-member ensemble on loopback and
+/// clients get every member's address: the same suites then check the ensemble's behaviour.
+pub const ENSEMBLE_ENV: &str = "FK_TEST_ENSEMBLE";
+
+fn ensemble_size(target: Target) -> Option<usize> {
+    let n: usize = std::env::var(ENSEMBLE_ENV).ok()?.parse().ok()?;
+    (target == Target::Ferrokeeper && n > 1).then_some(n)
 }
 
 type Registry = Mutex<HashMap<Target, Result<SharedServer, String>>>;
@@ -65,18 +83,27 @@ pub fn server(
     if let Some(b) = binary {
         config.ferrokeeper_binary = Some(b.to_path_buf());
     }
-    let started = TestServer::start(target, &config);
+    let started = match ensemble_size(target) {
+        Some(n) => crate::ensemble::TestEnsemble::start(target, n, &config).map(|e| e.members),
+        None => TestServer::start(target, &config).map(|server| vec![server]),
+    };
     let entry = match started {
-        Ok(server) => {
+        Ok(servers) => {
+            let members = if servers.len() > 1 {
+                servers.iter().map(TestServer::addr).collect()
+            } else {
+                Vec::new()
+            };
             let shared = SharedServer {
                 target,
-                addr: server.addr(),
+                addr: servers[0].addr(),
                 config,
+                members,
             };
             SERVERS
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .push(server);
+                .extend(servers);
             Ok(shared)
         }
         Err(e) => Err(e.to_string()),

@@ -233,10 +233,16 @@ impl<P: LogPayload> RaftConsensus<P> {
                 )
             })
             .collect();
-        if !raft
-            .is_initialized()
-            .await
-            .map_err(|e| EnsembleError::Raft(e.to_string()))?
+        let is_voter = options
+            .members
+            .iter()
+            .any(|m| m.id == options.my_id && m.voter);
+        // Observers never initialize: they are learners, given their log by the leader.
+        if is_voter
+            && !raft
+                .is_initialized()
+                .await
+                .map_err(|e| EnsembleError::Raft(e.to_string()))?
         {
             // Every member initializes with the same voters: the same first entry everywhere.
             if let Err(e) = raft.initialize(voters).await {

@@ -126,26 +126,35 @@ pub fn spawn_monitor<P: LogPayload>(
     tx
 }
 
-/// Observers join as Raft learners; only a leader can add them.
+/// Observers join as Raft learners; only a leader can add them, and only once its first
+/// membership entry is committed, so this retries while the member leads.
 async fn add_observers<P: LogPayload>(raft: RaftHandle<P>, members: Vec<Member>) {
-    let known: Vec<u64> = {
-        let m = raft.metrics();
-        let m = m.borrow_watched();
-        m.membership_config
-            .membership()
-            .nodes()
-            .map(|(id, _)| *id)
-            .collect()
-    };
-    for member in members
-        .iter()
-        .filter(|m| !m.voter && !known.contains(&m.id))
-    {
-        let node = BasicNode {
-            addr: member.addr.clone(),
+    let mut missing: Vec<&Member> = members.iter().filter(|m| !m.voter).collect();
+    while !missing.is_empty() && raft.is_leader() {
+        let known: Vec<u64> = {
+            let m = raft.metrics();
+            let m = m.borrow_watched();
+            m.membership_config
+                .membership()
+                .nodes()
+                .map(|(id, _)| *id)
+                .collect()
         };
-        if let Err(e) = raft.add_learner(member.id, node, false).await {
-            tracing::warn!("cannot add observer {}: {e}", member.id);
+        missing.retain(|m| !known.contains(&m.id));
+        let mut failed = false;
+        for member in &missing {
+            let node = BasicNode {
+                addr: member.addr.clone(),
+            };
+            if let Err(e) = raft.add_learner(member.id, node, false).await {
+                tracing::debug!("cannot add observer {} yet: {e}", member.id);
+                failed = true;
+                break;
+            }
+            tracing::info!("added observer {}", member.id);
+        }
+        if failed {
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 }
