@@ -81,6 +81,18 @@ pub async fn answer(ctx: &ServerContext, word: &str, asking_conn: u64) -> String
         let log_dir = dir_size(ctx.config.data_log_dir());
         snap.dir_sizes = admin::DirSizes { data_dir, log_dir };
         snap.conf = ctx.config.conf_lines(data_dir, log_dir);
+        if crate::ensemble::is_ensemble(&ctx.config) {
+            // The static membership from zoo.cfg (version 0: never reconfigured).
+            snap.membership = Some(admin::Membership {
+                servers: ctx
+                    .config
+                    .servers
+                    .iter()
+                    .map(|s| (s.id, s.to_string()))
+                    .collect(),
+                version: 0,
+            });
+        }
     }
     if needs.environment {
         snap.environment = admin::environment(&snap.version);
@@ -96,6 +108,20 @@ pub async fn answer(ctx: &ServerContext, word: &str, asking_conn: u64) -> String
             open_file_descriptor_count: open,
             max_file_descriptor_count: max,
             client_response_sizes: admin::BufferSizes::NONE,
+            peer_state: match status.role {
+                Role::Leader if status.serving => Some("leading - broadcast".to_owned()),
+                Role::Follower if status.serving => Some("following - broadcast".to_owned()),
+                Role::Observer if status.serving => Some("observing - broadcast".to_owned()),
+                Role::Standalone => None,
+                _ => Some("looking".to_owned()),
+            },
+            quorum_size: crate::ensemble::is_ensemble(&ctx.config).then(|| {
+                ctx.config
+                    .servers
+                    .iter()
+                    .filter(|s| s.learner_type == crate::config::LearnerType::Participant)
+                    .count() as u64
+            }),
             ..Default::default()
         };
     }
