@@ -13,6 +13,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+/// The shortest silence after which a member stops serving clients (ZooKeeper waits
+/// `syncLimit * tickTime`, 10 s by default).
+const SERVING_LEASE_MS: u64 = 2_000;
+
 /// When this member last heard from a leader (milliseconds since `epoch`).
 #[derive(Debug)]
 pub struct LeaderContact {
@@ -69,8 +73,11 @@ pub fn spawn_monitor<P: LogPayload>(
     let tx = Arc::new(tx);
     let publisher = Arc::clone(&tx);
     let voters = members.iter().filter(|m| m.voter).count();
-    // Past this silence a leader or follower no longer counts as part of a working quorum.
-    let lease = Duration::from_millis(heartbeat_ms * 10);
+    // Past this silence a leader or follower no longer counts as part of a working quorum. Far
+    // longer than an election timeout: a busy machine delays heartbeats by hundreds of ms, and
+    // every flip closes all client connections. A real leader change moves the epoch at once
+    // anyway, and a write forwarded to a dead leader fails and moves it too.
+    let lease = Duration::from_millis((heartbeat_ms * 10).max(SERVING_LEASE_MS));
     tokio::spawn(async move {
         let mut metrics = raft.metrics();
         let mut tick = tokio::time::interval(Duration::from_millis(heartbeat_ms));
