@@ -3,6 +3,7 @@
 
 mod bench_cmd;
 mod ensemble_cmd;
+mod inspect_cmd;
 mod server_cmd;
 mod shell_cmd;
 
@@ -30,6 +31,8 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Start a local ensemble on loopback (one process per member) and print its connect string.
     Ensemble(ensemble_cmd::EnsembleArgs),
+    /// Print a log's records and a snapshot's tree (like ZooKeeper's TxnLogToolkit/SnapshotFormatter).
+    Inspect(inspect_cmd::InspectArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,8 @@ fn main() -> ExitCode {
     // interleave with it.
     let default_level = match cli.command {
         Command::Shell(_) | Command::Bench(_) => "warn",
+        // Inspect reports every finding itself; the storage crate's repair logs would mislead.
+        Command::Inspect(_) => "error",
         // openraft logs every failed heartbeat to a down member at warn, many times a second.
         _ => "info,openraft=error",
     };
@@ -54,6 +59,7 @@ fn main() -> ExitCode {
         Command::Shell(args) => shell_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Ensemble(args) => ensemble_cmd::run(args),
+        Command::Inspect(args) => inspect_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
