@@ -5,6 +5,7 @@ Mirrors crates/testkit: a free loopback port, a generated zoo.cfg, readiness whe
 """
 
 import os
+import random
 import shutil
 import socket
 import struct
@@ -30,13 +31,37 @@ MIN_SESSION_TIMEOUT_MS = 1000
 MAX_SESSION_TIMEOUT_MS = 30000
 
 
+def _private_port_range():
+    """Ports outside the kernel's ephemeral range (see crates/testkit's free_port for why)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(n) for n in f.read().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return (10000, low) if low >= 12000 else (high + 1, 65536)
+
+
+_next_port = None
+
+
 def free_port():
-    while True:
+    global _next_port
+    low, high = _private_port_range()
+    span = high - low
+    if _next_port is None:
+        _next_port = random.randrange(span)
+    for _ in range(span):
+        port = low + _next_port % span
+        _next_port += 1
+        if port == 2181:
+            continue
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port != 2181:
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise OSError("no free port in %d..%d" % (low, high))
 
 
 def four_letter(port, word, timeout=2.0):

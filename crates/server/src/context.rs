@@ -100,10 +100,13 @@ impl ServerContext {
             stats: Arc::new(ServerStats::new()),
             connections: ConnectionRegistry::default(),
             started: std::time::Instant::now(),
-            next_conn_id: AtomicU64::new(1),
+            next_conn_id: AtomicU64::new(first_conn_id()),
         }
     }
 
+    /// A connection id never used by this server before, in this run or an earlier one: a write
+    /// proposed by an earlier run can commit after a restart, and its reply must then find no
+    /// connection rather than some other client's that reuses the id.
     pub fn next_conn_id(&self) -> u64 {
         self.next_conn_id.fetch_add(1, Ordering::Relaxed)
     }
@@ -111,4 +114,14 @@ impl ServerContext {
     pub fn applied_zxid(&self) -> i64 {
         self.applied_zxid.load(Ordering::Acquire)
     }
+}
+
+/// Connection ids of one run start at its start time in milliseconds shifted left by 20 bits, so
+/// a run's ids stay below the next run's unless it accepted over a million connections per
+/// millisecond of uptime.
+fn first_conn_id() -> u64 {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    (ms << 20) | 1
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod differential;
 pub mod ensemble;
 pub mod four_letter;
+pub mod linearizability;
 mod process;
 pub mod raw;
 pub mod server;

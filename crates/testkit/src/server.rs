@@ -52,15 +52,70 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> HarnessError 
     move |source| HarnessError::Io { context, source }
 }
 
-/// A loopback port that was free a moment ago. Never 2181, which is reserved for the user.
+/// A loopback port for a test server to listen on. Never 2181, which is reserved for the user.
+///
+/// Ports come from below the kernel's ephemeral range: a port the kernel handed out for `bind(0)`
+/// may be handed out again a moment later as the source port of some outgoing connection (every
+/// test client makes them), and the server that was meant to listen there then fails with
+/// "address in use". Below that range only listeners we place ourselves live. Within one process a
+/// counter keeps successive calls apart; a random start keeps concurrent test processes apart.
 pub fn free_port() -> io::Result<u16> {
-    loop {
-        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let port = l.local_addr()?.port();
-        if port != 2181 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let (low, high) = private_port_range();
+    let span = u32::from(high - low);
+    if span == 0 {
+        // The ephemeral range covers everything: let the kernel choose and hope.
+        return Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+            .local_addr()?
+            .port());
+    }
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        random_seed() % span,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..span {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed) % span;
+        // `offset < span`, so this fits in u16.
+        let port = low + offset as u16;
+        if port == 2181 {
+            continue;
+        }
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
             return Ok(port);
         }
     }
+    Err(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        format!("no free port in {low}..{high}"),
+    ))
+}
+
+/// Ports outside `/proc/sys/net/ipv4/ip_local_port_range`: below it when there is room (the usual
+/// 32768..60999 leaves 10000..32768), above it otherwise.
+fn private_port_range() -> (u16, u16) {
+    let ephemeral = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| {
+            let mut it = text.split_whitespace().map(|n| n.parse::<u16>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .unwrap_or((32768, 60999));
+    if ephemeral.0 >= 12000 {
+        (10000, ephemeral.0)
+    } else {
+        (ephemeral.1.saturating_add(1).max(1025), u16::MAX)
+    }
+}
+
+fn random_seed() -> u32 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.finish() as u32
 }
 
 /// A running server. Dropping it kills the process and deletes its directory.

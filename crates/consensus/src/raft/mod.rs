@@ -189,6 +189,11 @@ impl<P: LogPayload> RaftConsensus<P> {
             max_in_snapshot_log_to_keep: (options.snap_count / 2).clamp(100, 50_000),
             max_payload_entries: 4096,
             enable_pre_vote: Some(true),
+            // A restarted leader must win a fresh election. Resuming leadership from the persisted
+            // vote is unsafe here: the committed index is not persisted and the tree is rebuilt
+            // from the last snapshot, so the member could lead with a stale state (the nemesis test
+            // caught it answering from such a state).
+            enable_leader_restore: Some(false),
             ..Default::default()
         }
         .validate()
