@@ -9,12 +9,13 @@
 //! `FK_NEMESIS_SECS` sets how long the faults go on (default 15).
 
 use client::{Client, Error};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use testkit::differential::SeededRng;
-use testkit::linearizability::{CheckError, Checker, Expect, History, Op, Outcome, Recorder};
+use testkit::linearizability::{
+    unaccounted_writes, CheckError, Checker, Expect, History, Op, Outcome, Recorder, Register,
+};
 use testkit::{ServerConfig, Target, TestEnsemble};
 
 const CLIENTS: usize = 5;
@@ -342,69 +343,6 @@ fn final_state(
         .collect()
 }
 
-/// Every acknowledged write is accounted for by the final `(value, version)` of its key: each
-/// took one distinct version no higher than the final one, the final version is no lower than
-/// the number of acknowledged writes and no higher than that plus the writes of unknown outcome,
-/// and the final value was written by one of them (or is the initial 0 at version 0).
-fn check_acknowledged(history: &History, keys: &[String], finals: &[(u64, u64)]) -> Vec<String> {
-    let mut problems = Vec::new();
-    for (key, &(value, version)) in keys.iter().zip(finals) {
-        let ops = history.for_key(key);
-        let mut acked: BTreeMap<u64, u64> = BTreeMap::new();
-        let mut unknown = 0u64;
-        let mut candidates = vec![];
-        for o in &ops {
-            let written = match o.op {
-                Op::Write(v) | Op::Cas { value: v, .. } => v,
-                Op::Read => continue,
-            };
-            match o.outcome {
-                Outcome::Written { version: Some(v) } => {
-                    if let Some(other) = acked.insert(v, written) {
-                        problems.push(format!(
-                            "{key}: writes of {other} and {written} were both acknowledged at version {v}"
-                        ));
-                    }
-                    if v > version {
-                        problems.push(format!(
-                            "{key}: write of {written} acknowledged at version {v}, but the final version is {version}"
-                        ));
-                    }
-                    candidates.push(written);
-                }
-                Outcome::Unknown => {
-                    unknown += 1;
-                    candidates.push(written);
-                }
-                _ => {}
-            }
-        }
-        let acked_count = acked.len() as u64;
-        if version < acked_count {
-            problems.push(format!(
-                "{key}: {acked_count} writes acknowledged but the final version is {version}: acknowledged writes were lost"
-            ));
-        }
-        if version > acked_count + unknown {
-            problems.push(format!(
-                "{key}: final version {version} exceeds {acked_count} acknowledged + {unknown} unknown writes"
-            ));
-        }
-        if !(candidates.contains(&value) || (value == 0 && version == 0)) {
-            problems.push(format!(
-                "{key}: final value {value} was never written by an acknowledged or in-doubt write"
-            ));
-        }
-        if acked.get(&version).is_some_and(|&w| w != value) {
-            problems.push(format!(
-                "{key}: final version {version} was acknowledged for value {}, but the final value is {value}",
-                acked[&version]
-            ));
-        }
-    }
-    problems
-}
-
 /// Everything a person needs to chase a failure: the seed, the nemesis log, which member each
 /// session used, and the history and every member's log, saved to files (the members' own
 /// directories vanish with the ensemble); the tail of each log is printed too.
@@ -562,7 +500,12 @@ fn a_nemesis_killing_members_leaves_a_linearizable_history_and_identical_replica
             ));
         }
     }
-    let problems = check_acknowledged(&history, &keys, &finals[0]);
+    let finals_by_key: Vec<(String, Register)> = keys
+        .iter()
+        .zip(&finals[0])
+        .map(|(key, &(value, version))| (key.clone(), Register { value, version }))
+        .collect();
+    let problems = unaccounted_writes(&history, &finals_by_key);
     if !problems.is_empty() {
         failures.push(format!(
             "acknowledged writes are not accounted for by the final state:\n{}",

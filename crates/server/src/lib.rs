@@ -117,7 +117,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let (apply_tx, apply_rx) = mpsc::unbounded_channel();
     let (consensus, apply_task) = if ensemble::is_ensemble(&config) {
         let options = ensemble::options(&config)?;
-        let (storage, state) = consensus::raft::RaftStorage::open(&options.dir)?;
+        let env = consensus::raft::Environment::production();
+        let (storage, state) = consensus::raft::RaftStorage::open(&options.dir, &env)?;
         let tree = match state {
             Some(mut input) => {
                 snapshots::read_tree(&mut input, tree_config.clone()).map_err(|source| {
@@ -142,9 +143,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             tree_config,
             tracker: Arc::clone(&tracker),
         });
-        let raft =
-            consensus::raft::RaftConsensus::start(options, storage, host, Arc::new(SystemClock))
-                .await?;
+        let raft = consensus::raft::RaftConsensus::start(options, storage, host).await?;
         let consensus: Arc<dyn Consensus<Proposal>> = Arc::new(raft);
         (consensus, (apply_task, applied_zxid))
     } else {

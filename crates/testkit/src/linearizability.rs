@@ -27,12 +27,14 @@
 //! assert!(err.to_string().contains("not linearizable"));
 //! ```
 
+mod durability;
 mod explain;
 mod history;
 mod search;
 #[cfg(test)]
 mod tests;
 
+pub use durability::unaccounted_writes;
 pub use explain::Violation;
 pub use history::{Expect, History, Op, Operation, Outcome, PendingOp, Recorder, Register, Value};
 

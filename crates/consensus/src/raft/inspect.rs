@@ -50,6 +50,6 @@ pub fn decode_log_record(bytes: &[u8]) -> Result<LogRecord, String> {
 pub fn open_snapshot(
     path: &std::path::Path,
 ) -> std::io::Result<(String, Box<dyn std::io::Read + Send>)> {
-    let (meta, reader) = super::snapshot_file::open(path)?;
+    let (meta, reader) = super::snapshot_file::open(&storage::fs::StdFs, path)?;
     Ok((meta.to_string(), Box::new(reader)))
 }

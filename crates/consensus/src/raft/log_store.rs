@@ -1,10 +1,12 @@
 //! The Raft log over the storage crate's write-ahead log, and the vote in a meta file.
 //!
-//! Appends are handed to one writer thread that drains everything queued, appends it and makes it
-//! durable with a single fdatasync (group commit) before telling Raft the entries are flushed;
+//! Appends are handed to one writer (a thread of its own, or a task in a simulation) that drains
+//! everything queued, appends it and makes it durable with a single fdatasync (group commit)
+//! before telling Raft the entries are flushed;
 //! Raft counts an entry towards a quorum only after that. The newest entries also stay in memory
 //! so the leader replicates them without reading the disk.
 
+use super::environment::{Blocking, Environment};
 use super::types::{Entry, LogId, TypeConfig, Vote};
 use super::wire::{decode_entry, encode_entry};
 use openraft::entry::RaftEntry;
@@ -74,6 +76,7 @@ enum Command {
 pub struct LogStore {
     shared: Arc<Shared>,
     commands: mpsc::UnboundedSender<Command>,
+    env: Environment,
 }
 
 fn other(e: impl std::fmt::Display) -> io::Error {
@@ -81,8 +84,8 @@ fn other(e: impl std::fmt::Display) -> io::Error {
 }
 
 impl LogStore {
-    /// Opens the log in `wal` and the vote in `meta_file`, and starts the writer thread.
-    pub fn open(wal: Wal, meta_file: MetaFile) -> io::Result<LogStore> {
+    /// Opens the log in `wal` and the vote in `meta_file`, and starts the writer.
+    pub fn open(wal: Wal, meta_file: MetaFile, env: Environment) -> io::Result<LogStore> {
         let meta: LogMeta = match meta_file.load().map_err(other)? {
             Some(bytes) => postcard::from_bytes(&bytes)
                 .map_err(|e| other(format!("{}: {e}", meta_file.path().display())))?,
@@ -111,12 +114,20 @@ impl LogStore {
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = Arc::clone(&shared);
-        std::thread::Builder::new()
-            .name("ferrokeeper-raft-log".into())
-            .spawn(move || run_writer(writer, rx))?;
+        match env.blocking {
+            Blocking::Threads => {
+                std::thread::Builder::new()
+                    .name("ferrokeeper-raft-log".into())
+                    .spawn(move || run_writer_thread(writer, rx))?;
+            }
+            Blocking::Inline => {
+                tokio::spawn(run_writer_task(writer, rx));
+            }
+        }
         Ok(LogStore {
             shared,
             commands: tx,
+            env,
         })
     }
 
@@ -133,9 +144,9 @@ impl LogStore {
             postcard::to_stdvec(&*meta).map_err(other)?
         };
         let shared = Arc::clone(&self.shared);
-        tokio::task::spawn_blocking(move || shared.meta_file.store(&bytes).map_err(other))
-            .await
-            .map_err(other)?
+        self.env
+            .run_blocking(move || shared.meta_file.store(&bytes).map_err(other))
+            .await?
     }
 
     fn read(&self, start: u64, end: u64) -> io::Result<Vec<Entry>> {
@@ -307,15 +318,46 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 }
 
 /// The writer thread: group-commits appends, runs truncations and purges in order with them.
-fn run_writer(shared: Arc<Shared>, mut commands: mpsc::UnboundedReceiver<Command>) {
-    let mut pending: Vec<(u64, IOFlushed<TypeConfig>)> = Vec::new();
-    let mut queued = Vec::new();
+fn run_writer_thread(shared: Arc<Shared>, mut commands: mpsc::UnboundedReceiver<Command>) {
+    let mut writer = Writer::default();
     while let Some(first) = commands.blocking_recv() {
-        queued.push(first);
-        while let Ok(next) = commands.try_recv() {
-            queued.push(next);
+        if !writer.run(&shared, first, &mut commands) {
+            return;
         }
-        for command in queued.drain(..) {
+    }
+}
+
+/// The same writer as a task, for a simulation's inline disk.
+async fn run_writer_task(shared: Arc<Shared>, mut commands: mpsc::UnboundedReceiver<Command>) {
+    let mut writer = Writer::default();
+    while let Some(first) = commands.recv().await {
+        if !writer.run(&shared, first, &mut commands) {
+            return;
+        }
+    }
+}
+
+#[derive(Default)]
+struct Writer {
+    pending: Vec<(u64, IOFlushed<TypeConfig>)>,
+    queued: Vec<Command>,
+}
+
+impl Writer {
+    /// Runs `first` and everything queued behind it, then syncs once; false after a failure
+    /// (the writer then stops and every later write fails).
+    fn run(
+        &mut self,
+        shared: &Shared,
+        first: Command,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> bool {
+        let pending = &mut self.pending;
+        self.queued.push(first);
+        while let Ok(next) = commands.try_recv() {
+            self.queued.push(next);
+        }
+        for command in self.queued.drain(..) {
             match command {
                 Command::Append {
                     records,
@@ -328,14 +370,14 @@ fn run_writer(shared: Arc<Shared>, mut commands: mpsc::UnboundedReceiver<Command
                     if let Err(e) = result {
                         tracing::error!("cannot append to the Raft log: {e}");
                         callback.io_completed(Err(other(e)));
-                        fail_pending(&mut pending, "log append failed");
-                        return;
+                        fail_pending(pending, "log append failed");
+                        return false;
                     }
                     pending.push((last, callback));
                 }
                 Command::TruncateAfter { index, done } => {
-                    if !flush(&shared, &mut pending) {
-                        return;
+                    if !flush(shared, pending) {
+                        return false;
                     }
                     let _ = done.send(lock(&shared.wal).truncate_after(index).map_err(other));
                     shared
@@ -343,16 +385,14 @@ fn run_writer(shared: Arc<Shared>, mut commands: mpsc::UnboundedReceiver<Command
                         .store(index.saturating_sub(1), Ordering::Release);
                 }
                 Command::PurgeBefore { index, done } => {
-                    if !flush(&shared, &mut pending) {
-                        return;
+                    if !flush(shared, pending) {
+                        return false;
                     }
                     let _ = done.send(lock(&shared.wal).purge_before(index).map_err(other));
                 }
             }
         }
-        if !flush(&shared, &mut pending) {
-            return;
-        }
+        flush(shared, pending)
     }
 }
 
@@ -403,7 +443,12 @@ mod tests {
 
     fn open(dir: &std::path::Path) -> LogStore {
         let (wal, _) = Wal::open(dir.join("log"), storage::WalOptions::default()).unwrap();
-        LogStore::open(wal, MetaFile::new(storage::fs::std_fs(), dir.join("vote"))).unwrap()
+        LogStore::open(
+            wal,
+            MetaFile::new(storage::fs::std_fs(), dir.join("vote")),
+            Environment::production(),
+        )
+        .unwrap()
     }
 
     async fn append(store: &mut LogStore, entries: Vec<Entry>) {

@@ -4,6 +4,7 @@
 //! forward their clients' writes to the leader over one ordered connection; every member applies
 //! committed entries through the [`Host`] (the server's apply task) and answers reads locally.
 
+mod environment;
 pub mod inspect;
 mod log_store;
 mod network;
@@ -15,10 +16,13 @@ mod status;
 mod types;
 mod wire;
 
+pub use environment::{
+    Blocking, BoxFuture, Environment, PeerListener, PeerRead, PeerWrite, Tcp, Transport,
+};
 pub use types::LogData;
 
 use crate::durable::LogPayload;
-use crate::{Clock, CommittedBatch, Consensus, ConsensusError, Role, Status};
+use crate::{CommittedBatch, Consensus, ConsensusError, Role, Status};
 use bytes::Bytes;
 use log_store::LogStore;
 use openraft::async_runtime::WatchReceiver;
@@ -104,17 +108,26 @@ pub struct RaftStorage {
     log: LogStore,
     snapshots: SnapshotStore,
     initial: Option<SnapshotMeta>,
+    env: Environment,
 }
 
 impl RaftStorage {
-    /// Opens (or creates) the Raft state under `dir`; returns the newest snapshot's state bytes for
-    /// the server to load, positioned after the snapshot's Raft header.
-    pub fn open(dir: &Path) -> Result<(RaftStorage, Option<Box<dyn Read + Send>>), EnsembleError> {
-        let fs = storage::fs::std_fs();
-        std::fs::create_dir_all(dir)?;
+    /// Opens (or creates) the Raft state under `dir` through `env`'s file system; returns the
+    /// newest snapshot's state bytes for the server to load, positioned after the snapshot's Raft
+    /// header.
+    pub fn open(
+        dir: &Path,
+        env: &Environment,
+    ) -> Result<(RaftStorage, Option<Box<dyn Read + Send>>), EnsembleError> {
+        let fs = env.fs.clone();
+        fs.create_dir_all(dir)?;
         let log_dir = dir.join("log");
+        let wal_options = WalOptions {
+            fs: fs.clone(),
+            ..WalOptions::default()
+        };
         let (wal, recovery) =
-            Wal::open(&log_dir, WalOptions::default()).map_err(|source| EnsembleError::Log {
+            Wal::open(&log_dir, wal_options).map_err(|source| EnsembleError::Log {
                 dir: log_dir.clone(),
                 source,
             })?;
@@ -123,20 +136,25 @@ impl RaftStorage {
                 "Raft log: cut a torn write at its end ({torn:?}); it was never acknowledged"
             );
         }
-        let log = LogStore::open(wal, MetaFile::new(fs.clone(), dir.join("vote")))?;
+        let log = LogStore::open(
+            wal,
+            MetaFile::new(fs.clone(), dir.join("vote")),
+            env.clone(),
+        )?;
         let snap_dir = dir.join("snapshots");
         let snapshots =
-            SnapshotStore::open(fs, &snap_dir).map_err(|source| EnsembleError::Log {
+            SnapshotStore::open(fs.clone(), &snap_dir).map_err(|source| EnsembleError::Log {
                 dir: snap_dir.clone(),
                 source,
             })?;
         let (initial, state) = match snapshot_file::latest(&snapshots)? {
             Some(info) => {
-                let (meta, reader) =
-                    snapshot_file::open(&info.path).map_err(|source| EnsembleError::Snapshot {
+                let (meta, reader) = snapshot_file::open(&*fs, &info.path).map_err(|source| {
+                    EnsembleError::Snapshot {
                         path: info.path.clone(),
                         source,
-                    })?;
+                    }
+                })?;
                 tracing::info!(
                     "loading snapshot {} ({:?})",
                     info.path.display(),
@@ -152,6 +170,7 @@ impl RaftStorage {
                 log,
                 snapshots,
                 initial,
+                env: env.clone(),
             },
             state,
         ))
@@ -172,8 +191,8 @@ impl<P: LogPayload> RaftConsensus<P> {
         options: EnsembleOptions,
         storage: RaftStorage,
         host: Arc<dyn Host<P>>,
-        clock: Arc<dyn Clock>,
     ) -> Result<Self, EnsembleError> {
+        let env = storage.env.clone();
         if !options.members.iter().any(|m| m.id == options.my_id) {
             return Err(EnsembleError::NotAMember(options.my_id));
         }
@@ -198,7 +217,9 @@ impl<P: LogPayload> RaftConsensus<P> {
         }
         .validate()
         .map_err(|e| EnsembleError::Raft(e.to_string()))?;
-        let listener = tokio::net::TcpListener::bind(options.listen)
+        let listener = env
+            .transport
+            .listen(options.listen)
             .await
             .map_err(|source| EnsembleError::Bind {
                 addr: options.listen,
@@ -208,12 +229,14 @@ impl<P: LogPayload> RaftConsensus<P> {
             Arc::clone(&host),
             storage.snapshots.clone(),
             storage.initial,
+            env.clone(),
         );
         let raft = openraft::Raft::new(
             options.my_id,
             Arc::new(config),
             network::Network {
                 my_id: options.my_id,
+                env: env.clone(),
             },
             storage.log,
             state_machine,
@@ -259,7 +282,7 @@ impl<P: LogPayload> RaftConsensus<P> {
             raft: raft.clone(),
             host: Arc::clone(&host),
             snapshots: storage.snapshots,
-            clock: Arc::clone(&clock),
+            env: env.clone(),
             contact: Arc::clone(&contact),
         });
         tokio::spawn(peer_server::accept_loop(peer_ctx, listener));
@@ -274,7 +297,7 @@ impl<P: LogPayload> RaftConsensus<P> {
             raft.clone(),
             options.my_id,
             options.members,
-            clock,
+            env,
             Arc::clone(&status),
         );
         Ok(Self {

@@ -2,6 +2,7 @@
 //! flight on it at a time. Snapshots stream in chunks with no overall deadline, so a large one is
 //! never cut off by a timer; each chunk has its own.
 
+use super::environment::{Environment, PeerRead, PeerWrite};
 use super::snapshot_file::{FileSource, SnapshotFile};
 use super::types::{TypeConfig, Vote};
 use super::wire::{read_frame, write_frame, Hello, PeerRequest, PeerResponse, WireError, MAGIC};
@@ -14,7 +15,6 @@ use std::future::Future;
 use std::io::Read;
 use std::time::Duration;
 use tokio::io::{BufReader, BufWriter};
-use tokio::net::TcpStream;
 
 type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, SnapshotFile>;
 
@@ -26,6 +26,7 @@ const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
 /// Makes [`PeerClient`]s for openraft.
 pub struct Network {
     pub my_id: u64,
+    pub env: Environment,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -36,27 +37,24 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             my_id: self.my_id,
             addr: node.addr.clone(),
             conn: None,
+            env: self.env.clone(),
         }
     }
 }
 
-type Conn = (
-    BufReader<tokio::net::tcp::OwnedReadHalf>,
-    BufWriter<tokio::net::tcp::OwnedWriteHalf>,
-);
+type Conn = (BufReader<PeerRead>, BufWriter<PeerWrite>);
 
 /// A connection to one member.
 pub struct PeerClient {
     my_id: u64,
     addr: String,
     conn: Option<Conn>,
+    env: Environment,
 }
 
 /// Opens a quorum connection to `addr` and introduces this member.
-pub async fn connect(addr: &str, my_id: u64) -> Result<Conn, WireError> {
-    let stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (r, w) = stream.into_split();
+pub async fn connect(env: &Environment, addr: &str, my_id: u64) -> Result<Conn, WireError> {
+    let (r, w) = env.transport.connect(addr).await?;
     let mut w = BufWriter::new(w);
     write_frame(
         &mut w,
@@ -72,7 +70,7 @@ pub async fn connect(addr: &str, my_id: u64) -> Result<Conn, WireError> {
 impl PeerClient {
     async fn exchange(&mut self, request: &PeerRequest) -> Result<PeerResponse, WireError> {
         if self.conn.is_none() {
-            self.conn = Some(connect(&self.addr, self.my_id).await?);
+            self.conn = Some(connect(&self.env, &self.addr, self.my_id).await?);
         }
         let Some((r, w)) = self.conn.as_mut() else {
             return Err(WireError::Io(std::io::Error::other("not connected")));
@@ -199,28 +197,31 @@ impl PeerClient {
         };
         self.send_only(begin).await.map_err(to_streaming)?;
         let path = snapshot.snapshot.path.clone();
-        let mut source = tokio::task::spawn_blocking(move || {
-            storage::SnapshotReader::open(&path).map(FileSource)
-        })
-        .await
-        .map_err(|e| StreamingError::Network(NetworkError::new(&e)))?
-        .map_err(|e| StreamingError::Network(NetworkError::new(&e)))?;
-        loop {
-            let (chunk, back) = tokio::task::spawn_blocking(move || {
-                let mut buf = vec![0u8; SNAPSHOT_CHUNK];
-                let mut filled = 0;
-                while filled < buf.len() {
-                    match source.read(&mut buf[filled..]) {
-                        Ok(0) => break,
-                        Ok(n) => filled += n,
-                        Err(e) => return (Err(e), source),
-                    }
-                }
-                buf.truncate(filled);
-                (Ok(buf), source)
-            })
+        let fs = self.env.fs.clone();
+        let mut source = self
+            .env
+            .run_blocking(move || storage::SnapshotReader::open_with(&*fs, &path).map(FileSource))
             .await
+            .map_err(|e| StreamingError::Network(NetworkError::new(&e)))?
             .map_err(|e| StreamingError::Network(NetworkError::new(&e)))?;
+        loop {
+            let (chunk, back) = self
+                .env
+                .run_blocking(move || {
+                    let mut buf = vec![0u8; SNAPSHOT_CHUNK];
+                    let mut filled = 0;
+                    while filled < buf.len() {
+                        match source.read(&mut buf[filled..]) {
+                            Ok(0) => break,
+                            Ok(n) => filled += n,
+                            Err(e) => return (Err(e), source),
+                        }
+                    }
+                    buf.truncate(filled);
+                    (Ok(buf), source)
+                })
+                .await
+                .map_err(|e| StreamingError::Network(NetworkError::new(&e)))?;
             source = back;
             let chunk = chunk.map_err(|e| StreamingError::Network(NetworkError::new(&e)))?;
             if chunk.is_empty() {
@@ -251,7 +252,7 @@ impl PeerClient {
     async fn send_only(&mut self, request: PeerRequest) -> Result<(), RPCError<TypeConfig>> {
         let attempt = async {
             if self.conn.is_none() {
-                self.conn = Some(connect(&self.addr, self.my_id).await?);
+                self.conn = Some(connect(&self.env, &self.addr, self.my_id).await?);
             }
             let Some((_, w)) = self.conn.as_mut() else {
                 return Err(WireError::Io(std::io::Error::other("not connected")));

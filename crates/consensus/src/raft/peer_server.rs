@@ -1,34 +1,36 @@
 //! Incoming quorum connections: Raft RPCs for the local Raft node, writes forwarded by followers
 //! (proposed here when this member leads), and messages for the leader's server.
 
+use super::environment::{Environment, PeerListener, PeerRead, PeerWrite};
 use super::snapshot_file::{file_index, SnapshotFile};
 use super::types::{LogData, SnapshotMeta, TypeConfig, Vote};
 use super::wire::{read_frame, write_frame, Hello, PeerRequest, PeerResponse, WireError, MAGIC};
 use super::{Host, RaftHandle};
 use crate::durable::LogPayload;
-use crate::Clock;
 use std::sync::Arc;
 use storage::{SnapshotStore, SnapshotWriter};
 use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::{TcpListener, TcpStream};
 
 /// What every incoming connection needs.
 pub struct PeerContext<P: LogPayload> {
     pub raft: RaftHandle<P>,
     pub host: Arc<dyn Host<P>>,
     pub snapshots: SnapshotStore,
-    pub clock: Arc<dyn Clock>,
+    pub env: Environment,
     pub contact: Arc<super::status::LeaderContact>,
 }
 
 /// Accepts quorum connections until the listener fails.
-pub async fn accept_loop<P: LogPayload>(ctx: Arc<PeerContext<P>>, listener: TcpListener) {
+pub async fn accept_loop<P: LogPayload>(
+    ctx: Arc<PeerContext<P>>,
+    mut listener: Box<dyn PeerListener>,
+) {
     loop {
         match listener.accept().await {
-            Ok((stream, peer)) => {
+            Ok((r, w, peer)) => {
                 let ctx = Arc::clone(&ctx);
                 tokio::spawn(async move {
-                    if let Err(e) = serve(ctx, stream).await {
+                    if let Err(e) = serve(ctx, r, w).await {
                         tracing::debug!("quorum connection from {peer} ended: {e}");
                     }
                 });
@@ -50,10 +52,9 @@ struct Incoming {
 
 async fn serve<P: LogPayload>(
     ctx: Arc<PeerContext<P>>,
-    stream: TcpStream,
+    r: PeerRead,
+    w: PeerWrite,
 ) -> Result<(), WireError> {
-    stream.set_nodelay(true)?;
-    let (r, w) = stream.into_split();
     let mut r = BufReader::new(r);
     let mut w = BufWriter::new(w);
     let hello: Hello = match read_frame(&mut r).await? {
@@ -87,9 +88,10 @@ async fn serve<P: LogPayload>(
             PeerRequest::SnapshotBegin { vote, meta } => {
                 let store = ctx.snapshots.clone();
                 let index = file_index(&meta);
-                let writer = tokio::task::spawn_blocking(move || store.create(index))
-                    .await
-                    .map_err(std::io::Error::other)?
+                let writer = ctx
+                    .env
+                    .run_blocking(move || store.create(index))
+                    .await?
                     .map_err(std::io::Error::other)?;
                 incoming = Some(Incoming {
                     vote,
@@ -107,11 +109,11 @@ async fn serve<P: LogPayload>(
                 let Some(mut writer) = snap.writer.take() else {
                     return Err(WireError::Io(std::io::Error::other("snapshot writer lost")));
                 };
-                let writer =
-                    tokio::task::spawn_blocking(move || writer.write(&chunk).map(|()| writer))
-                        .await
-                        .map_err(std::io::Error::other)?
-                        .map_err(std::io::Error::other)?;
+                let writer = ctx
+                    .env
+                    .run_blocking(move || writer.write(&chunk).map(|()| writer))
+                    .await?
+                    .map_err(std::io::Error::other)?;
                 snap.writer = Some(writer);
                 continue;
             }
@@ -125,7 +127,7 @@ async fn serve<P: LogPayload>(
             }
             PeerRequest::Forward(writes) => {
                 propose_forwarded(&ctx, writes).await;
-                continue;
+                PeerResponse::Forwarded
             }
             PeerRequest::ToLeader(message) => {
                 ctx.host.leader_message(from, message);
@@ -143,7 +145,9 @@ async fn install<P: LogPayload>(
     snap: Incoming,
 ) -> Result<openraft::raft::SnapshotResponse<TypeConfig>, String> {
     let writer = snap.writer.ok_or("snapshot writer lost")?;
-    let info = tokio::task::spawn_blocking(move || writer.finish())
+    let info = ctx
+        .env
+        .run_blocking(move || writer.finish())
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
@@ -167,7 +171,7 @@ async fn propose_forwarded<P: LogPayload>(ctx: &PeerContext<P>, writes: Vec<byte
         tracing::debug!("dropping {} forwarded writes: not the leader", writes.len());
         return;
     }
-    let time_ms = ctx.clock.now_ms();
+    let time_ms = ctx.env.clock.now_ms();
     let entries = writes
         .into_iter()
         .map(|payload| LogData { time_ms, payload });

@@ -1,30 +1,108 @@
 //! Takes proposals from the server and gets them into the leader's log: proposed directly on the
 //! leader, forwarded in batches over one ordered connection on a follower. A batch that cannot be
 //! delivered moves the status epoch, so the server closes its client connections and clients
-//! retry, instead of waiting for replies that will never come.
+//! retry, instead of waiting for replies that will never come. The leader acknowledges every
+//! forwarded batch: a link whose acknowledgements stop (a peer gone without a reset, a partition
+//! that swallowed a segment) is dropped the same way, rather than taking writes into a void.
 
+use super::environment::{Environment, PeerRead, PeerWrite};
 use super::network::connect;
 use super::types::LogData;
-use super::wire::{write_frame, PeerRequest, WireError};
+use super::wire::{read_frame, write_frame, PeerRequest, PeerResponse, WireError};
 use super::{Member, RaftHandle};
 use crate::durable::LogPayload;
-use crate::{Clock, Status};
+use crate::Status;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use std::collections::HashMap;
-use std::sync::Arc;
-use tokio::io::{AsyncWriteExt, BufWriter};
-use tokio::net::tcp::OwnedWriteHalf;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 const MAX_BATCH: usize = 1024;
+/// How long the leader may take to acknowledge a forwarded batch before the link counts as dead
+/// (as long as a follower keeps serving without hearing from a leader).
+const FORWARD_ACK_TIMEOUT: Duration = Duration::from_millis(2_000);
+/// How often an idle proposer checks its link.
+const LINK_CHECK: Duration = Duration::from_millis(250);
+
+/// The connection to the leader, and the forwarded batches it has not acknowledged yet.
+struct Link {
+    leader: u64,
+    writer: BufWriter<PeerWrite>,
+    /// When each unacknowledged batch was sent, oldest first.
+    unacked: Arc<Mutex<VecDeque<Instant>>>,
+    /// Set when the leader's side closed or sent something unexpected.
+    closed: Arc<AtomicBool>,
+    acks: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.acks.abort();
+    }
+}
+
+impl Link {
+    fn new(leader: u64, reader: PeerRead, writer: BufWriter<PeerWrite>) -> Link {
+        let unacked = Arc::new(Mutex::new(VecDeque::new()));
+        let closed = Arc::new(AtomicBool::new(false));
+        let acks = tokio::spawn(read_acks(
+            BufReader::new(reader),
+            Arc::clone(&unacked),
+            Arc::clone(&closed),
+        ));
+        Link {
+            leader,
+            writer,
+            unacked,
+            closed,
+            acks,
+        }
+    }
+
+    /// Whether the leader stopped answering on this link.
+    fn dead(&self) -> bool {
+        if self.closed.load(Ordering::Acquire) {
+            return true;
+        }
+        let unacked = self.unacked.lock().unwrap_or_else(|e| e.into_inner());
+        unacked
+            .front()
+            .is_some_and(|sent| sent.elapsed() > FORWARD_ACK_TIMEOUT)
+    }
+}
+
+async fn read_acks(
+    mut reader: BufReader<PeerRead>,
+    unacked: Arc<Mutex<VecDeque<Instant>>>,
+    closed: Arc<AtomicBool>,
+) {
+    loop {
+        match read_frame::<_, PeerResponse>(&mut reader).await {
+            Ok(Some(PeerResponse::Forwarded)) => {
+                unacked
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .pop_front();
+            }
+            _ => {
+                closed.store(true, Ordering::Release);
+                return;
+            }
+        }
+    }
+}
 
 /// Starts the proposer; returns where proposals and leader-bound messages go.
 pub fn spawn<P: LogPayload>(
     raft: RaftHandle<P>,
     my_id: u64,
     members: Vec<Member>,
-    clock: Arc<dyn Clock>,
+    env: Environment,
     status: Arc<watch::Sender<Status>>,
 ) -> (mpsc::UnboundedSender<Arc<P>>, mpsc::UnboundedSender<Bytes>) {
     let (proposals, proposals_rx) = mpsc::unbounded_channel();
@@ -34,7 +112,7 @@ pub fn spawn<P: LogPayload>(
         raft,
         my_id,
         addrs,
-        clock,
+        env,
         status,
         link: None,
     };
@@ -46,10 +124,10 @@ struct Proposer<P: LogPayload> {
     raft: RaftHandle<P>,
     my_id: u64,
     addrs: HashMap<u64, String>,
-    clock: Arc<dyn Clock>,
+    env: Environment,
     status: Arc<watch::Sender<Status>>,
-    /// The connection to the leader, and which member that is.
-    link: Option<(u64, BufWriter<OwnedWriteHalf>)>,
+    /// The connection to the leader.
+    link: Option<Link>,
 }
 
 impl<P: LogPayload> Proposer<P> {
@@ -61,6 +139,8 @@ impl<P: LogPayload> Proposer<P> {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         let mut messages = Vec::new();
         let mut buf = BytesMut::new();
+        let mut check = tokio::time::interval(LINK_CHECK);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
@@ -93,7 +173,21 @@ impl<P: LogPayload> Proposer<P> {
                         _ => messages.clear(),
                     }
                 }
+                _ = check.tick() => self.drop_dead_link(),
             }
+        }
+    }
+
+    /// Drops a link the leader stopped acknowledging and moves the epoch: the writes sent on it
+    /// may be lost, so their clients must hear of it.
+    fn drop_dead_link(&mut self) {
+        if let Some(link) = self.link.as_ref().filter(|link| link.dead()) {
+            tracing::info!(
+                "leader {} stopped acknowledging forwarded writes; reconnecting",
+                link.leader
+            );
+            self.link = None;
+            self.lost();
         }
     }
 
@@ -101,7 +195,7 @@ impl<P: LogPayload> Proposer<P> {
         let leader = self.status.borrow().leader;
         match leader {
             Some(leader) if leader == self.my_id => {
-                let time_ms = self.clock.now_ms();
+                let time_ms = self.env.clock.now_ms();
                 let entries = writes
                     .into_iter()
                     .map(|payload| LogData { time_ms, payload });
@@ -149,18 +243,26 @@ impl<P: LogPayload> Proposer<P> {
     }
 
     async fn try_send(&mut self, leader: u64, request: &PeerRequest) -> Result<(), WireError> {
-        if self.link.as_ref().is_none_or(|(id, _)| *id != leader) {
+        self.drop_dead_link();
+        if self.link.as_ref().is_none_or(|link| link.leader != leader) {
             let addr = self.addrs.get(&leader).ok_or_else(|| {
                 WireError::Io(std::io::Error::other(format!("unknown member {leader}")))
             })?;
-            let (_, w) = connect(addr, self.my_id).await?;
-            self.link = Some((leader, w));
+            let (r, w) = connect(&self.env, addr, self.my_id).await?;
+            self.link = Some(Link::new(leader, r.into_inner(), w));
         }
-        let Some((_, w)) = self.link.as_mut() else {
+        let Some(link) = self.link.as_mut() else {
             return Err(WireError::Io(std::io::Error::other("no link")));
         };
-        write_frame(w, request).await?;
-        w.flush().await?;
+        // Counted before it is sent, so its acknowledgement cannot arrive first.
+        if matches!(request, PeerRequest::Forward(_)) {
+            link.unacked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_back(Instant::now());
+        }
+        write_frame(&mut link.writer, request).await?;
+        link.writer.flush().await?;
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 use super::types::SnapshotMeta;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
+use storage::fs::FileSystem;
 use storage::{SnapshotInfo, SnapshotReader, SnapshotStore, SnapshotWriter};
 
 /// How many snapshot files are kept.
@@ -88,9 +89,13 @@ pub fn write(
     })
 }
 
-/// Opens a snapshot file and reads its header; the reader is left at the start of the state.
-pub fn open(path: &std::path::Path) -> io::Result<(SnapshotMeta, io::BufReader<FileSource>)> {
-    let reader = SnapshotReader::open(path).map_err(other)?;
+/// Opens a snapshot file in `fs` and reads its header; the reader is left at the start of the
+/// state.
+pub fn open(
+    fs: &dyn FileSystem,
+    path: &std::path::Path,
+) -> io::Result<(SnapshotMeta, io::BufReader<FileSource>)> {
+    let reader = SnapshotReader::open_with(fs, path).map_err(other)?;
     let mut input = io::BufReader::with_capacity(256 * 1024, FileSource(reader));
     let meta = read_header(&mut input)?;
     Ok((meta, input))

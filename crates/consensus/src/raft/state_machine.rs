@@ -4,6 +4,7 @@
 //! zxid but reach nothing above this crate. A snapshot is the apply task's state captured in
 //! log order (an O(1) clone there), written to a file on a blocking thread.
 
+use super::environment::Environment;
 use super::snapshot_file::{self, SnapshotFile};
 use super::types::{LogId, SnapshotMeta, StoredMembership, TypeConfig};
 use super::Host;
@@ -29,6 +30,7 @@ pub struct StateMachine<P> {
     store: SnapshotStore,
     applied: Option<LogId>,
     membership: StoredMembership,
+    env: Environment,
     _payload: PhantomData<fn() -> P>,
 }
 
@@ -38,6 +40,7 @@ impl<P: LogPayload> StateMachine<P> {
         host: Arc<dyn Host<P>>,
         store: SnapshotStore,
         initial: Option<SnapshotMeta>,
+        env: Environment,
     ) -> Self {
         let (applied, membership) = match initial {
             Some(meta) => (meta.last_log_id, meta.last_membership),
@@ -48,6 +51,7 @@ impl<P: LogPayload> StateMachine<P> {
             store,
             applied,
             membership,
+            env,
             _payload: PhantomData,
         }
     }
@@ -58,6 +62,7 @@ pub struct Builder {
     meta: SnapshotMeta,
     store: SnapshotStore,
     capture: tokio::sync::oneshot::Receiver<super::StateWriter>,
+    env: Environment,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for Builder {
@@ -71,12 +76,11 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
             .map_err(|_| other("the apply task stopped before capturing its state"))?;
         let meta = self.meta.clone();
         let store = self.store.clone();
-        let started = std::time::Instant::now();
-        let file = tokio::task::spawn_blocking(move || {
-            snapshot_file::write(&store, &meta, |out| write_state(out))
-        })
-        .await
-        .map_err(other)??;
+        let started = tokio::time::Instant::now();
+        let file = self
+            .env
+            .run_blocking(move || snapshot_file::write(&store, &meta, |out| write_state(out)))
+            .await??;
         tracing::info!(
             "snapshot {} written in {} ms",
             file.path.display(),
@@ -142,6 +146,7 @@ impl<P: LogPayload> RaftStateMachine<TypeConfig> for StateMachine<P> {
             },
             store: self.store.clone(),
             capture: self.host.capture(),
+            env: self.env.clone(),
         }
     }
 
@@ -151,12 +156,13 @@ impl<P: LogPayload> RaftStateMachine<TypeConfig> for StateMachine<P> {
         snapshot: SnapshotFile,
     ) -> Result<(), io::Error> {
         let host = Arc::clone(&self.host);
-        tokio::task::spawn_blocking(move || {
-            let (_, mut input) = snapshot_file::open(&snapshot.path)?;
-            host.install(&mut input)
-        })
-        .await
-        .map_err(other)??;
+        let fs = self.env.fs.clone();
+        self.env
+            .run_blocking(move || {
+                let (_, mut input) = snapshot_file::open(&*fs, &snapshot.path)?;
+                host.install(&mut input)
+            })
+            .await??;
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         tracing::info!("installed a snapshot up to {:?}", self.applied);
@@ -168,9 +174,11 @@ impl<P: LogPayload> RaftStateMachine<TypeConfig> for StateMachine<P> {
             return Ok(None);
         };
         let path = info.path.clone();
-        let meta = tokio::task::spawn_blocking(move || snapshot_file::open(&path).map(|(m, _)| m))
-            .await
-            .map_err(other)??;
+        let fs = self.env.fs.clone();
+        let meta = self
+            .env
+            .run_blocking(move || snapshot_file::open(&*fs, &path).map(|(m, _)| m))
+            .await??;
         Ok(Some(Snapshot {
             meta,
             snapshot: SnapshotFile {

@@ -10,8 +10,9 @@ use openraft::async_runtime::WatchReceiver;
 use openraft::{BasicNode, ServerState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// The shortest silence after which a member stops serving clients (ZooKeeper waits
 /// `syncLimit * tickTime`, 10 s by default).

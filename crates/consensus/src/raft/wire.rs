@@ -52,6 +52,9 @@ pub enum PeerResponse {
     Append(Result<AppendEntriesResponse<TypeConfig>, String>),
     Vote(Result<VoteResponse<TypeConfig>, String>),
     Snapshot(Result<SnapshotResponse<TypeConfig>, String>),
+    /// The leader took a batch of forwarded writes off the link; lets the follower tell a live
+    /// link from one that silently lost its peer.
+    Forwarded,
 }
 
 /// Why a frame could not be read or written.
