@@ -121,10 +121,13 @@ pub enum Error {
         actual_crc: u32,
     },
     /// A snapshot's compressed body cannot be decompressed.
-    #[error("snapshot {path} is corrupt: {reason}")]
+    #[error("snapshot {path} is corrupt at or before byte offset {offset}: {reason}")]
     SnapshotCorrupt {
         /// The snapshot file.
         path: PathBuf,
+        /// How far into the file the reader had got when the damage showed: the damaged bytes
+        /// are at or before it (the decompressor reads ahead, so not exactly there).
+        offset: u64,
         /// What the decompressor reported.
         reason: String,
     },

@@ -113,6 +113,12 @@ fn every_flipped_byte_is_detected() {
             other => panic!("byte {at}: unexpected error {other}"),
         };
         assert!(names_file, "byte {at}: {err}");
+        if let Error::SnapshotCorrupt { offset, .. } = &err {
+            assert!(
+                *offset >= at as u64,
+                "byte {at}: the damage must lie at or before the reported offset: {err}"
+            );
+        }
         if (at as u64) < HEADER_LEN || at as u64 >= len as u64 - TRAILER_LEN {
             assert!(
                 matches!(err, Error::Corrupt { .. }),

@@ -194,6 +194,7 @@ impl SnapshotReader {
     fn corrupt(&self, reason: String) -> Error {
         Error::SnapshotCorrupt {
             path: self.path.clone(),
+            offset: self.decoder.get_ref().get_ref().pos,
             reason,
         }
     }
