@@ -62,7 +62,9 @@ pub fn run(args: EnsembleArgs) -> Result<(), String> {
         let log = std::fs::File::create(&log_path)
             .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
         let err = log.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(&exe)
+        let mut command = Command::new(&exe);
+        stop_with_parent(&mut command);
+        let child = command
             .arg("server")
             .arg("--config")
             .arg(&cfg_path)
@@ -87,9 +89,13 @@ pub fn run(args: EnsembleArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let outcome = runtime.block_on(async {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .map_err(|e| e.to_string())?;
         loop {
             tokio::select! {
                 r = tokio::signal::ctrl_c() => return r.map_err(|e| e.to_string()),
+                _ = terminate.recv() => return Ok(()),
                 () = tokio::time::sleep(Duration::from_millis(500)) => {}
             }
             for (id, child) in children.iter_mut() {
@@ -104,4 +110,23 @@ pub fn run(args: EnsembleArgs) -> Result<(), String> {
         let _ = child.wait();
     }
     outcome
+}
+
+/// Members get SIGTERM when this process dies, however it dies (even `kill -9`), so a stopped
+/// ensemble never leaves members running in the background.
+fn stop_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl and getppid are async-signal-safe and the closure allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died between fork and prctl.
+            if libc::getppid() == 1 {
+                return Err(std::io::Error::other("the ensemble command already exited"));
+            }
+            Ok(())
+        });
+    }
 }
