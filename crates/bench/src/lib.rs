@@ -2,8 +2,10 @@
 //! Apache ZooKeeper), so the two can be measured side by side under the same load.
 //!
 //! Each client is one session; each runs `in_flight` workers that issue requests back to back,
-//! so `clients × in_flight` requests are outstanding at once. Samples taken during the warm-up
-//! are dropped. The report gives throughput, latency percentiles, errors, and, when the server's
+//! so `clients × in_flight` requests are outstanding at once. With a target rate, workers instead
+//! send on a fixed schedule that adds up to that rate, and a request's latency counts from when
+//! it was due, not when it was sent: a server that falls behind is charged for the queue it built
+//! (no coordinated omission). Samples taken during the warm-up are dropped. The report gives throughput, latency percentiles, errors, and, when the server's
 //! process id is given, the server's CPU time per operation.
 
 mod cpu;
@@ -40,6 +42,8 @@ pub struct Options {
     pub server_pid: Option<u32>,
     /// Print a progress line to stderr every second.
     pub progress: bool,
+    /// Total requests per second to offer (open loop); `None` sends back to back.
+    pub rate: Option<f64>,
 }
 
 /// Why a run could not be carried out.
@@ -190,8 +194,10 @@ pub async fn run(opts: &Options) -> Result<Report, BenchError> {
                     let (zk, opts2, value) = (zk.clone(), opts.clone(), value.clone());
                     let completed = Arc::clone(&completed);
                     let prefix = format!("{run_id:08x}-{c}-{w}");
+                    let pace = pace_of(opts, c * opts.in_flight.max(1) + w, start);
                     tasks.push(tokio::spawn(async move {
-                        worker(zk, opts2, value, prefix, measure_from, deadline, completed).await
+                        let window = (measure_from, deadline);
+                        worker(zk, opts2, value, prefix, window, pace, completed).await
                     }));
                 }
             }
@@ -242,13 +248,32 @@ impl Outcome {
     }
 }
 
+/// When worker `index` sends: its first request's due time and the interval between them.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    first: Instant,
+    interval: Duration,
+}
+
+/// The schedule of worker `index` under `opts.rate`: every worker sends at the same rate, their
+/// first requests spread evenly over one interval so the server sees a steady stream.
+fn pace_of(opts: &Options, index: usize, start: Instant) -> Option<Pace> {
+    let rate = opts.rate.filter(|r| *r > 0.0)?;
+    let workers = (opts.clients.max(1) * opts.in_flight.max(1)) as f64;
+    let interval = Duration::from_secs_f64(workers / rate);
+    Some(Pace {
+        first: start + interval.mul_f64(index as f64 / workers),
+        interval,
+    })
+}
+
 async fn worker(
     zk: Option<Client>,
     opts: Options,
     value: Vec<u8>,
     prefix: String,
-    measure_from: Instant,
-    deadline: Instant,
+    (measure_from, deadline): (Instant, Instant),
+    pace: Option<Pace>,
     completed: Arc<AtomicU64>,
 ) -> Outcome {
     let mut out = Outcome::default();
@@ -256,10 +281,19 @@ async fn worker(
     while Instant::now() < deadline {
         n += 1;
         let unique = format!("{prefix}-{n}");
+        // Under a rate, wait for this request's turn and count its latency from then.
+        let due = pace.map(|p| p.first + p.interval.mul_f64((n - 1) as f64));
+        if let Some(due) = due {
+            if due >= deadline {
+                break;
+            }
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let start_clock = || due.unwrap_or_else(Instant::now);
         let began;
         let result = match (&zk, opts.workload) {
             (_, Workload::Sessions) => {
-                began = Instant::now();
+                began = start_clock();
                 session_cycle(&opts.server, &unique).await
             }
             (Some(zk), Workload::Delete) => {
@@ -272,7 +306,7 @@ async fn worker(
                 workload::run_one(zk, opts.workload, opts.keys, &value, &unique).await
             }
             (Some(zk), w) => {
-                began = Instant::now();
+                began = start_clock();
                 workload::run_one(zk, w, opts.keys, &value, &unique).await
             }
             (None, _) => return out,

@@ -19,6 +19,8 @@ pub struct Report {
     pub first_error: Option<String>,
     /// Server CPU time per operation in microseconds, when the server's pid was given.
     pub server_cpu_us_per_op: Option<f64>,
+    /// The offered rate (requests per second), for an open-loop run.
+    pub target_rate: Option<f64>,
 }
 
 impl Report {
@@ -39,6 +41,7 @@ impl Report {
             server_cpu_us_per_op: server_cpu
                 .filter(|_| operations > 0)
                 .map(|cpu| cpu.as_secs_f64() * 1e6 / operations as f64),
+            target_rate: opts.rate,
         }
     }
 
@@ -61,6 +64,11 @@ impl Report {
             l.max,
             self.errors
         );
+        if let Some(rate) = self.target_rate {
+            out.push_str(&format!(
+                "offered       {rate:.0} ops/s (latency counted from each request's due time)\n"
+            ));
+        }
         if let Some(cpu) = self.server_cpu_us_per_op {
             out.push_str(&format!("server cpu    {cpu:.2} µs/op\n"));
         }
@@ -76,8 +84,11 @@ impl Report {
         let cpu = self
             .server_cpu_us_per_op
             .map_or("null".to_owned(), |c| format!("{c:.3}"));
+        let rate = self
+            .target_rate
+            .map_or("null".to_owned(), |r| format!("{r:.1}"));
         format!(
-            "{{\"workload\":\"{}\",\"clients\":{},\"in_flight\":{},\"value_size\":{},\"duration_s\":{:.3},\"operations\":{},\"throughput\":{:.1},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"p999_ms\":{:.3},\"max_ms\":{:.3},\"errors\":{},\"server_cpu_us_per_op\":{}}}",
+            "{{\"workload\":\"{}\",\"clients\":{},\"in_flight\":{},\"value_size\":{},\"duration_s\":{:.3},\"operations\":{},\"throughput\":{:.1},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"p999_ms\":{:.3},\"max_ms\":{:.3},\"errors\":{},\"server_cpu_us_per_op\":{},\"target_rate\":{}}}",
             self.workload,
             self.clients,
             self.in_flight,
@@ -91,7 +102,8 @@ impl Report {
             l.p999,
             l.max,
             self.errors,
-            cpu
+            cpu,
+            rate
         )
     }
 }

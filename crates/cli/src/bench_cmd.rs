@@ -43,6 +43,10 @@ pub struct BenchArgs {
     /// The server's process id, to report its CPU time per operation.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Offer this many requests per second in total on a fixed schedule (open loop), counting
+    /// latency from when each was due; without it, requests go back to back.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Print only the JSON line.
     #[arg(long)]
     json: bool,
@@ -119,6 +123,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         duration: seconds(args.duration, "duration")?,
         server_pid: args.server_pid,
         progress: !args.json,
+        rate: args.rate,
     };
     let report = runtime
         .block_on(bench::run(&options))
