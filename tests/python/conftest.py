@@ -14,10 +14,16 @@ from kazoo.client import KazooClient  # noqa: E402
 import fkserver  # noqa: E402
 
 
+def pytest_report_header(config):
+    target = os.environ.get("FK_TARGET", "zookeeper")
+    n = fkserver.ensemble_size(target)
+    return "server under test: %s%s" % (target, " ensemble of %d" % n if n else " standalone")
+
+
 @pytest.fixture(scope="session")
 def server():
     target = os.environ.get("FK_TARGET", "zookeeper")
-    srv = fkserver.Server(target, os.environ.get("FK_BINARY"))
+    srv = fkserver.start(target, os.environ.get("FK_BINARY"))
     yield srv
     srv.stop()
 
@@ -54,6 +60,22 @@ def connect(server):
             c.close()
         except Exception:
             pass
+
+
+@pytest.fixture
+def catch_up(server):
+    """`catch_up(client, path)` before a client reads what another session wrote.
+
+    In an ensemble the two may be on different members, and as in ZooKeeper only `sync` brings the
+    reader's member up to date. One server has always applied a write before answering it, so
+    standalone nothing is sent and the test keeps checking exactly that.
+    """
+
+    def catch_up(client, path):
+        if server.ensemble:
+            assert client.sync(path) == path
+
+    return catch_up
 
 
 @pytest.fixture

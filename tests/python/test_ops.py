@@ -15,6 +15,7 @@ from kazoo.exceptions import (
 from kazoo.security import OPEN_ACL_UNSAFE
 
 import fkproto
+import fkserver
 
 
 def wait_until(pred, timeout=10.0, step=0.05):
@@ -59,14 +60,16 @@ def test_create_sequential_counts_creations(zk, root):
     assert sorted(zk.get_children(d)) == ["n-0000000000", "n-0000000002"]
 
 
-def test_ephemeral_owner_and_no_children(connect, root):
+def test_ephemeral_owner_and_no_children(connect, catch_up, root):
     a = connect()
     b = connect()
     a.create(root + "/e", b"x", ephemeral=True)
+    catch_up(b, root)
     assert b.exists(root + "/e").ephemeralOwner == a.client_id[0]
     with pytest.raises(NoChildrenForEphemeralsError):
         a.create(root + "/e/child")
     a.stop()
+    catch_up(b, root)
     assert b.exists(root + "/e") is None, "closeSession must delete ephemerals before it returns"
 
 
@@ -181,7 +184,7 @@ def test_transaction_failure_is_atomic(zk, root):
     assert zk.get(p)[0] == b"0"
 
 
-def test_get_ephemerals_and_all_children_number(connect, root):
+def test_get_ephemerals_and_all_children_number(connect, catch_up, root):
     a = connect()
     b = connect()
     a.create(root + "/eph")
@@ -189,6 +192,7 @@ def test_get_ephemerals_and_all_children_number(connect, root):
     a.create(root + "/eph/two", ephemeral=True)
     a.create(root + "/ephx", ephemeral=True)
     b.create(root + "/eph/theirs", ephemeral=True)
+    catch_up(a, root)
     mine = sorted(fkproto.call(a, fkproto.GetEphemerals(root + "/eph")))
     assert mine == [root + "/eph/one", root + "/eph/two", root + "/ephx"]
     assert fkproto.call(b, fkproto.GetEphemerals(root + "/nothing")) == []
@@ -220,13 +224,20 @@ def test_acl_get_set(zk, root):
 
 def test_four_letter_words(zk, server):
     assert zk.command(b"ruok") == "imok"
+    # kazoo asks the server it is connected to: in an ensemble, some member.
     srvr = zk.command(b"srvr")
-    assert "Mode: standalone" in srvr
     assert "Zxid: 0x" in srvr
+    modes = [fkserver.mode(port) for port in server.ports]
+    if server.ensemble:
+        assert fkserver.srvr_mode(srvr) in ("leader", "follower"), srvr
+        assert sorted(modes) == ["follower"] * (len(modes) - 1) + ["leader"], modes
+    else:
+        assert fkserver.srvr_mode(srvr) == "standalone", srvr
+        assert modes == ["standalone"]
     # kazoo's command() reads one 8 KiB chunk; mntr is longer, so read it whole.
-    import fkserver
-
-    mntr = fkserver.four_letter(server.port, "mntr")
-    lines = dict(line.split("\t", 1) for line in mntr.strip().splitlines())
-    assert "zk_version" in lines and "zk_znode_count" in lines
-    assert int(lines["zk_znode_count"]) > 0
+    for port, mode in zip(server.ports, modes):
+        mntr = fkserver.four_letter(port, "mntr")
+        lines = dict(line.split("\t", 1) for line in mntr.strip().splitlines())
+        assert "zk_version" in lines and "zk_znode_count" in lines
+        assert int(lines["zk_znode_count"]) > 0
+        assert lines.get("zk_server_state") == mode, (port, lines.get("zk_server_state"))

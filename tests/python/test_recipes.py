@@ -46,7 +46,7 @@ def test_election_picks_one_leader(connect, root):
     tb.join(10)
 
 
-def test_counter_is_atomic(connect, root):
+def test_counter_is_atomic(connect, catch_up, root):
     clients = [connect() for _ in range(3)]
 
     def bump(c):
@@ -59,20 +59,23 @@ def test_counter_is_atomic(connect, root):
         t.start()
     for t in threads:
         t.join(60)
+    catch_up(clients[0], root + "/count")
     assert clients[0].Counter(root + "/count").value == 60
 
 
-def test_queue_fifo_and_locking_queue(connect, root):
+def test_queue_fifo_and_locking_queue(connect, catch_up, root):
     a, b = connect(), connect()
     q = a.Queue(root + "/q")
     for item in (b"one", b"two", b"three"):
         q.put(item)
     assert len(q) == 3
+    catch_up(b, root + "/q")
     got = [b.Queue(root + "/q").get() for _ in range(3)]
     assert got == [b"one", b"two", b"three"]
     lq = a.LockingQueue(root + "/lq")
     lq.put(b"job", priority=10)
     lq.put(b"urgent", priority=1)
+    catch_up(b, root + "/lq")
     worker = b.LockingQueue(root + "/lq")
     assert worker.get(timeout=10) == b"urgent"
     assert worker.consume()
@@ -80,10 +83,11 @@ def test_queue_fifo_and_locking_queue(connect, root):
     assert worker.consume()
 
 
-def test_barrier(connect, root):
+def test_barrier(connect, catch_up, root):
     a, b = connect(), connect()
     barrier = a.Barrier(root + "/barrier")
     barrier.create()
+    catch_up(b, root + "/barrier")
     passed = threading.Event()
 
     def waiter():

@@ -25,38 +25,45 @@ def raw_create_ephemeral(sock, xid, path):
     return struct.unpack_from(">iqi", reply)[2]
 
 
-def test_expiry_deletes_ephemerals_and_fires_watches(server, zk, root):
+def test_expiry_deletes_ephemerals_and_fires_watches(server, zk, catch_up, root):
     # A raw session that never pings expires after the minimum timeout.
     sock, negotiated, sid, pw = fkserver.handshake(server.port, timeout_ms=1000)
     assert negotiated == fkserver.MIN_SESSION_TIMEOUT_MS
     p = root + "/doomed"
     assert raw_create_ephemeral(sock, 1, p) == 0
     q = queue.Queue()
+    catch_up(zk, p)
     zk.get(p, watch=q.put)
     ev = q.get(timeout=10)
     assert (ev.type, ev.path) == (EventType.DELETED, p)
     assert zk.exists(p) is None
-    # Re-attaching the expired session is refused with a zero timeout.
-    s2, t2, sid2, _ = fkserver.handshake(server.port, session_id=sid, passwd=pw)
-    s2.close()
-    assert t2 == 0
+    # Re-attaching the expired session is refused with a zero timeout, by every member.
+    for port in server.ports:
+        s2, t2, _, _ = fkserver.handshake(port, session_id=sid, passwd=pw)
+        s2.close()
+        assert t2 == 0, "port %d let an expired session re-attach" % port
     sock.close()
 
 
-def test_reattach_with_same_id_and_password(server, connect, root):
-    a = connect()
+def test_reattach_with_same_id_and_password(server, connect, catch_up, root):
+    # The first client loses its connection without closing its session. Were it still running,
+    # the two would fight over the session in an ensemble: ZooKeeper refuses a write from a
+    # connection on a member the session has moved away from, and the client's reconnect moves the
+    # session back, taking it from the other.
+    sock, _, sid, pw = fkserver.handshake(server.port, timeout_ms=10000)
     p = root + "/kept"
-    a.create(p, ephemeral=True)
-    sid, pw = a.client_id
+    assert raw_create_ephemeral(sock, 1, p) == 0
+    sock.close()
     b = KazooClient(hosts=server.hosts, client_id=(sid, pw), timeout=10)
     b.start(timeout=15)
     try:
         assert b.client_id[0] == sid
+        catch_up(b, p)
         assert b.exists(p).ephemeralOwner == sid
     finally:
         b.stop()
         b.close()
-    # b's stop closed the shared session: the ephemeral is gone.
+    # b's stop closed the session: the ephemeral is gone.
     c = connect()
     assert c.exists(p) is None
 
@@ -65,9 +72,10 @@ def test_wrong_password_is_expired(server, connect, root):
     a = connect()
     sid, pw = a.client_id
     bad = bytes([pw[0] ^ 0xFF]) + pw[1:]
-    sock, timeout, _, _ = fkserver.handshake(server.port, session_id=sid, passwd=bad)
-    sock.close()
-    assert timeout == 0, "a wrong password must be answered as an expired session"
+    for port in server.ports:
+        sock, timeout, _, _ = fkserver.handshake(port, session_id=sid, passwd=bad)
+        sock.close()
+        assert timeout == 0, "port %d: a wrong password must be answered as an expired session" % port
     states = []
     b = KazooClient(hosts=server.hosts, client_id=(sid, bad), timeout=10)
     b.add_listener(states.append)
@@ -83,10 +91,12 @@ def test_wrong_password_is_expired(server, connect, root):
 
 
 def test_negotiated_timeouts(server):
-    for asked, want in ((10, fkserver.MIN_SESSION_TIMEOUT_MS), (10**7, fkserver.MAX_SESSION_TIMEOUT_MS), (4321, 4321)):
-        sock, got, _, pw = fkserver.handshake(server.port, timeout_ms=asked)
-        sock.close()
-        assert got == want and len(pw) == 16
+    cases = ((10, fkserver.MIN_SESSION_TIMEOUT_MS), (10**7, fkserver.MAX_SESSION_TIMEOUT_MS), (4321, 4321))
+    for port in server.ports:
+        for asked, want in cases:
+            sock, got, _, pw = fkserver.handshake(port, timeout_ms=asked)
+            sock.close()
+            assert got == want and len(pw) == 16, (port, asked, got)
 
 
 def test_connection_loss_keeps_session(server, root):

@@ -68,7 +68,7 @@ def test_child_watch(connect, root):
     assert (ev.type, ev.path) == (EventType.DELETED, p)
 
 
-def test_event_arrives_before_the_read_that_sees_the_change(connect, root):
+def test_event_arrives_before_the_read_that_sees_the_change(connect, catch_up, root):
     """The watcher callback runs before the result of a read issued after the change returns."""
     a, b = connect(), connect()
     p = root + "/order"
@@ -82,6 +82,9 @@ def test_event_arrives_before_the_read_that_sees_the_change(connect, root):
 
     a.get(p, watch=cb)
     b.set(p, b"1")
+    # In an ensemble a's member may not have applied b's write yet; sync waits until it has, and
+    # the event must still come before the answer of the read that sees the change.
+    catch_up(a, p)
     data, _ = a.get(p)
     seen.append(("read", data))
     fired.wait(TIMEOUT)

@@ -1,5 +1,8 @@
 //! Runs the kazoo (Python) suite in tests/python against each target. Missing prerequisites fail
-//! the test with the command that installs them; they never make it pass.
+//! the test with the command that installs them; they never make it pass. With
+//! `FK_TEST_ENSEMBLE=N` (inherited by pytest) tests/python/fkserver.py runs Ferrokeeper as an
+//! N-member ensemble and kazoo gets every member's address, as testkit::shared does for the Rust
+//! suites; ZooKeeper stays the standalone reference.
 
 mod common;
 
@@ -22,6 +25,18 @@ fn require_python_modules() {
     }
 }
 
+/// The header line tests/python/conftest.py prints: which server pytest actually started.
+fn expected_header(target: Target) -> String {
+    let size = std::env::var(testkit::shared::ENSEMBLE_ENV)
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|&n| n > 1 && target == Target::Ferrokeeper);
+    match size {
+        Some(n) => format!("server under test: {} ensemble of {n}", target.name()),
+        None => format!("server under test: {} standalone", target.name()),
+    }
+}
+
 fn run_suite(target: Target) {
     require_python_modules();
     if target == Target::ZooKeeper && testkit::server::which("java").is_none() {
@@ -29,14 +44,7 @@ fn run_suite(target: Target) {
     }
     let root = common::workspace_root();
     let out = Command::new("python3")
-        .args([
-            "-m",
-            "pytest",
-            "tests/python",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ])
+        .args(["-m", "pytest", "tests/python", "-p", "no:cacheprovider"])
         .current_dir(&root)
         .env("FK_TARGET", target.name())
         .env("FK_BINARY", common::fk_bin())
@@ -54,6 +62,11 @@ fn run_suite(target: Target) {
     assert!(
         stdout.contains(" passed"),
         "pytest ran no test against {target}"
+    );
+    let header = expected_header(target);
+    assert!(
+        stdout.lines().any(|l| l == header),
+        "pytest did not run against the server asked for: no line {header:?}"
     );
 }
 

@@ -2,6 +2,8 @@
 //! stdin to one JVM), its output normalised (zxids by rank, times, session ids, the test root) and
 //! compared with the output recorded from real ZooKeeper (tests/zkcli/*.expected). The ZooKeeper
 //! variant re-checks that recording against the live server; `FK_ZKCLI_BLESS=1` rewrites it.
+//! With `FK_TEST_ENSEMBLE=N` the shared Ferrokeeper server is an N-member ensemble and zkCli gets
+//! `-server` with every member's address (testkit::shared).
 
 mod common;
 
@@ -131,13 +133,31 @@ fn first_difference(expected: &str, actual: &str) -> String {
     s
 }
 
+/// The `-server` argument: the shared server's connect string, checked to name every ensemble
+/// member when `FK_TEST_ENSEMBLE` asks for one (else the ensemble pass would test nothing new).
+fn server_arg(target: Target, server: &testkit::shared::SharedServer) -> String {
+    let hosts = server.connect_string();
+    let size = std::env::var(testkit::shared::ENSEMBLE_ENV)
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|&n| n > 1 && target == Target::Ferrokeeper)
+        .unwrap_or(1);
+    assert_eq!(
+        hosts.split(',').count(),
+        size,
+        "{target}: zkCli would get {hosts}, not {size} address(es)"
+    );
+    println!("zkCli -server {hosts}");
+    hosts
+}
+
 fn check_script(target: Target, name: &str) {
     let dir = script_dir();
     let script = fs::read_to_string(dir.join(format!("{name}.zkcli"))).expect("read zkcli script");
     let root = testkit::unique_root(&format!("zkcli_{name}_{}", target.name()));
     let commands = format!("{}\nquit\n", script.replace("{ROOT}", &root));
     let server = common::server(target);
-    let raw = run_zkcli(&server.connect_string(), &commands);
+    let raw = run_zkcli(&server_arg(target, &server), &commands);
     let actual = normalise(&raw, &root);
     let expected_path = dir.join(format!("{name}.expected"));
     if target == Target::ZooKeeper && std::env::var_os("FK_ZKCLI_BLESS").is_some() {

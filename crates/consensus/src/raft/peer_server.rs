@@ -126,8 +126,11 @@ async fn serve<P: LogPayload>(
                 PeerResponse::Snapshot(install(&ctx, snap).await)
             }
             PeerRequest::Forward(writes) => {
-                propose_forwarded(&ctx, writes).await;
-                PeerResponse::Forwarded
+                if propose_forwarded(&ctx, writes).await {
+                    PeerResponse::Forwarded
+                } else {
+                    PeerResponse::ForwardRefused
+                }
             }
             PeerRequest::ToLeader(message) => {
                 ctx.host.leader_message(from, message);
@@ -164,18 +167,22 @@ async fn install<P: LogPayload>(
         .map_err(|e| e.to_string())
 }
 
-/// Proposes writes a follower forwarded, if this member still leads; otherwise they are dropped
-/// and the follower's clients see their connection close when it learns of the new leader.
-async fn propose_forwarded<P: LogPayload>(ctx: &PeerContext<P>, writes: Vec<bytes::Bytes>) {
+/// Proposes writes a follower forwarded, if this member still leads; false if they were dropped
+/// (the follower then closes its clients' connections, and they retry).
+async fn propose_forwarded<P: LogPayload>(ctx: &PeerContext<P>, writes: Vec<bytes::Bytes>) -> bool {
     if !ctx.raft.is_leader() {
         tracing::debug!("dropping {} forwarded writes: not the leader", writes.len());
-        return;
+        return false;
     }
     let time_ms = ctx.env.clock.now_ms();
     let entries = writes
         .into_iter()
         .map(|payload| LogData { time_ms, payload });
-    if let Err(e) = ctx.raft.client_write_many(entries).await {
-        tracing::warn!("cannot propose forwarded writes: {e}");
+    match ctx.raft.client_write_many(entries).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!("cannot propose forwarded writes: {e}");
+            false
+        }
     }
 }

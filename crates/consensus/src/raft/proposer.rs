@@ -35,7 +35,7 @@ struct Link {
     writer: BufWriter<PeerWrite>,
     /// When each unacknowledged batch was sent, oldest first.
     unacked: Arc<Mutex<VecDeque<Instant>>>,
-    /// Set when the leader's side closed or sent something unexpected.
+    /// Set when the leader refused a batch or its side closed; the epoch has moved already.
     closed: Arc<AtomicBool>,
     acks: tokio::task::JoinHandle<()>,
 }
@@ -47,13 +47,19 @@ impl Drop for Link {
 }
 
 impl Link {
-    fn new(leader: u64, reader: PeerRead, writer: BufWriter<PeerWrite>) -> Link {
+    fn new(
+        leader: u64,
+        reader: PeerRead,
+        writer: BufWriter<PeerWrite>,
+        status: Arc<watch::Sender<Status>>,
+    ) -> Link {
         let unacked = Arc::new(Mutex::new(VecDeque::new()));
         let closed = Arc::new(AtomicBool::new(false));
         let acks = tokio::spawn(read_acks(
             BufReader::new(reader),
             Arc::clone(&unacked),
             Arc::clone(&closed),
+            status,
         ));
         Link {
             leader,
@@ -64,11 +70,13 @@ impl Link {
         }
     }
 
-    /// Whether the leader stopped answering on this link.
-    fn dead(&self) -> bool {
-        if self.closed.load(Ordering::Acquire) {
-            return true;
-        }
+    /// Whether the leader refused a batch or closed the link (the epoch has moved already).
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Whether the leader stopped acknowledging batches on this link.
+    fn silent(&self) -> bool {
         let unacked = self.unacked.lock().unwrap_or_else(|e| e.into_inner());
         unacked
             .front()
@@ -80,6 +88,7 @@ async fn read_acks(
     mut reader: BufReader<PeerRead>,
     unacked: Arc<Mutex<VecDeque<Instant>>>,
     closed: Arc<AtomicBool>,
+    status: Arc<watch::Sender<Status>>,
 ) {
     loop {
         match read_frame::<_, PeerResponse>(&mut reader).await {
@@ -89,8 +98,13 @@ async fn read_acks(
                     .unwrap_or_else(|e| e.into_inner())
                     .pop_front();
             }
-            _ => {
+            other => {
+                if let Ok(Some(PeerResponse::ForwardRefused)) = other {
+                    tracing::info!("the leader refused forwarded writes (it no longer leads)");
+                }
+                // Writes sent on this link may be lost: their clients must hear of it now.
                 closed.store(true, Ordering::Release);
+                status.send_modify(|s| s.epoch += 1);
                 return;
             }
         }
@@ -181,7 +195,12 @@ impl<P: LogPayload> Proposer<P> {
     /// Drops a link the leader stopped acknowledging and moves the epoch: the writes sent on it
     /// may be lost, so their clients must hear of it.
     fn drop_dead_link(&mut self) {
-        if let Some(link) = self.link.as_ref().filter(|link| link.dead()) {
+        let Some(link) = self.link.as_ref() else {
+            return;
+        };
+        if link.closed() {
+            self.link = None;
+        } else if link.silent() {
             tracing::info!(
                 "leader {} stopped acknowledging forwarded writes; reconnecting",
                 link.leader
@@ -249,7 +268,12 @@ impl<P: LogPayload> Proposer<P> {
                 WireError::Io(std::io::Error::other(format!("unknown member {leader}")))
             })?;
             let (r, w) = connect(&self.env, addr, self.my_id).await?;
-            self.link = Some(Link::new(leader, r.into_inner(), w));
+            self.link = Some(Link::new(
+                leader,
+                r.into_inner(),
+                w,
+                Arc::clone(&self.status),
+            ));
         }
         let Some(link) = self.link.as_mut() else {
             return Err(WireError::Io(std::io::Error::other("no link")));

@@ -84,16 +84,18 @@ pub fn spawn_monitor<P: LogPayload>(
         let mut tick = tokio::time::interval(Duration::from_millis(heartbeat_ms));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut was_leader = false;
+        let mut last_term = 0;
         loop {
             tokio::select! {
                 changed = metrics.changed() => if changed.is_err() { return },
                 _ = tick.tick() => {}
             }
-            let (state, leader, quorum_acked_ago) = {
+            let (state, leader, term, quorum_acked_ago) = {
                 let m = metrics.borrow_watched();
                 (
                     m.state,
                     m.current_leader,
+                    m.current_term,
                     m.last_quorum_acked
                         .as_ref()
                         .map(|at| openraft::Instant::elapsed(&**at)),
@@ -108,11 +110,15 @@ pub fn spawn_monitor<P: LogPayload>(
                 Role::Looking | Role::Standalone => false,
             };
             let leader = leader.filter(|_| serving);
+            // A new term is a new election, even if the same member won it again: writes
+            // forwarded or proposed in the old term may be gone, so the epoch moves.
+            let new_term = term != last_term;
+            last_term = term;
             publisher.send_if_modified(|s| {
-                if s.role == role && s.leader == leader && s.serving == serving {
+                if !new_term && s.role == role && s.leader == leader && s.serving == serving {
                     return false;
                 }
-                if s.leader != leader || s.serving != serving {
+                if new_term || s.leader != leader || s.serving != serving {
                     s.epoch += 1;
                 }
                 s.role = role;

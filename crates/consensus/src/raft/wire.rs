@@ -55,6 +55,9 @@ pub enum PeerResponse {
     /// The leader took a batch of forwarded writes off the link; lets the follower tell a live
     /// link from one that silently lost its peer.
     Forwarded,
+    /// The member is not the leader (any more) or could not propose them: the writes are lost
+    /// and the follower must tell its clients.
+    ForwardRefused,
 }
 
 /// Why a frame could not be read or written.

@@ -45,6 +45,10 @@ pub enum ApplyInput {
         passwd: Bytes,
         timeout_ms: i32,
         outbound: OutboundTx,
+        /// Check the session only when this connection's barrier entry (a sync with
+        /// [`ATTACH_BARRIER_XID`]) is applied: an ensemble member must first catch up with
+        /// everything committed before the client came, or it could revive an expired session.
+        after_barrier: bool,
     },
     /// A connection closed; forget its watches.
     Disconnect { conn_id: ConnId },
@@ -69,12 +73,26 @@ struct ConnEntry {
     session_id: i64,
 }
 
+/// The xid of the barrier a connection proposes before re-attaching a session in an ensemble.
+/// Client xids are positive and ZooKeeper's special ones small negatives, so none collides.
+pub const ATTACH_BARRIER_XID: i32 = i32::MIN;
+
+/// A session re-attach: what the client sent and where to answer.
+pub struct PendingAttach {
+    session_id: i64,
+    passwd: Bytes,
+    timeout_ms: i32,
+    outbound: OutboundTx,
+}
+
 /// State owned by the apply task.
 pub struct ApplyTask {
     tree: DataTree,
     watches: WatchManager,
     conns: HashMap<ConnId, ConnEntry>,
     session_conn: HashMap<i64, ConnId>,
+    /// Re-attaches waiting for their connection's barrier entry to be applied.
+    pending_attach: HashMap<ConnId, PendingAttach>,
     tracker: Arc<SessionTracker>,
     applied_zxid: Arc<AtomicI64>,
     /// `sync` requests waiting for the apply task to reach their barrier zxid.
@@ -103,6 +121,7 @@ impl ApplyTask {
             watches: WatchManager::default(),
             conns: HashMap::new(),
             session_conn: HashMap::new(),
+            pending_attach: HashMap::new(),
             tracker,
             applied_zxid,
             waiting_syncs: VecDeque::new(),
@@ -160,8 +179,22 @@ impl ApplyTask {
                 passwd,
                 timeout_ms,
                 outbound,
-            } => self.attach(conn_id, session_id, passwd, timeout_ms, outbound),
+                after_barrier,
+            } => {
+                let attach = PendingAttach {
+                    session_id,
+                    passwd,
+                    timeout_ms,
+                    outbound,
+                };
+                if after_barrier {
+                    self.pending_attach.insert(conn_id, attach);
+                } else {
+                    self.attach(conn_id, attach);
+                }
+            }
             ApplyInput::Disconnect { conn_id } => {
+                self.pending_attach.remove(&conn_id);
                 self.watches.drop_connection(conn_id);
                 if let Some(entry) = self.conns.remove(&conn_id) {
                     if self.session_conn.get(&entry.session_id) == Some(&conn_id) {
@@ -224,14 +257,13 @@ impl ApplyTask {
         }
     }
 
-    fn attach(
-        &mut self,
-        conn_id: ConnId,
-        session_id: i64,
-        passwd: Bytes,
-        timeout_ms: i32,
-        outbound: OutboundTx,
-    ) {
+    fn attach(&mut self, conn_id: ConnId, attach: PendingAttach) {
+        let PendingAttach {
+            session_id,
+            passwd,
+            timeout_ms,
+            outbound,
+        } = attach;
         let valid = self
             .tree
             .session(session_id)
@@ -286,6 +318,14 @@ impl ApplyTask {
         // Another server's client: that server answers it.
         let origin = proposal.origin.filter(|o| o.server_id == self.server_id);
         match &proposal.txn {
+            Txn::Sync { .. } if origin.is_some_and(|o| o.xid == ATTACH_BARRIER_XID) => {
+                if let Some(origin) = origin {
+                    if let Some(attach) = self.pending_attach.remove(&origin.conn_id) {
+                        self.attach(origin.conn_id, attach);
+                    }
+                }
+                return;
+            }
             Txn::CreateSession { timeout_ms, passwd } if ok => {
                 self.tracker
                     .register(proposal.session_id, u32::try_from(*timeout_ms).unwrap_or(0));

@@ -210,6 +210,10 @@ impl Connection {
         } else if req.session_id == 0 {
             self.create_session(tx, timeout_ms, &identity)?
         } else {
+            // In an ensemble this member may not have applied the session's close or expiry yet:
+            // like a ZooKeeper follower revalidating with the leader, it first puts a barrier
+            // through the log and checks the session only once that barrier is applied here.
+            let barrier = !read_only && self.ctx.consensus.role() != consensus::Role::Standalone;
             self.ctx
                 .apply
                 .send(ApplyInput::Attach {
@@ -218,12 +222,22 @@ impl Connection {
                     passwd: req.passwd.clone(),
                     timeout_ms,
                     outbound: tx,
+                    after_barrier: barrier,
                 })
                 .map_err(|_| ConnectionError::Shutdown)?;
+            if barrier {
+                self.propose_attach_barrier()?;
+            }
             req.session_id
         };
         let read_only_reply = req.read_only.map(|_| read_only);
-        let response = match rx.recv().await {
+        // A session is created or revalidated through the log; if the leader changes meanwhile
+        // the entry may be lost, so the connection closes and the client tries again.
+        let answer = tokio::select! {
+            answer = rx.recv() => answer,
+            () = epoch_moved(&mut status, epoch) => return Err(ConnectionError::LeaderChanged),
+        };
+        let response = match answer {
             Some(Outbound::Connected {
                 session_id,
                 timeout_ms,
@@ -273,6 +287,24 @@ impl Connection {
             status,
             epoch,
         }))
+    }
+
+    /// Proposes the barrier an ensemble member applies before it re-attaches a session.
+    fn propose_attach_barrier(&self) -> Result<(), ConnectionError> {
+        self.ctx
+            .consensus
+            .propose(Arc::new(Proposal {
+                session_id: 0,
+                origin: Some(Origin {
+                    server_id: self.ctx.server_id,
+                    conn_id: self.conn_id,
+                    xid: crate::apply::ATTACH_BARRIER_XID,
+                    op: OpCode::Sync,
+                }),
+                identity: Arc::new(Identity { ids: Vec::new() }),
+                txn: Txn::Sync { path: "/".into() },
+            }))
+            .map_err(|_| ConnectionError::NotServing)
     }
 
     fn create_session(
@@ -496,5 +528,17 @@ impl Connection {
             }
         }
         self.flush().await
+    }
+}
+
+/// Resolves once the ensemble status epoch moves past `epoch` (never, if the status is gone).
+async fn epoch_moved(status: &mut tokio::sync::watch::Receiver<consensus::Status>, epoch: u64) {
+    loop {
+        if status.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        if status.borrow_and_update().epoch != epoch {
+            return;
+        }
     }
 }
