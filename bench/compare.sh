@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Side-by-side comparison of Ferrokeeper and Apache ZooKeeper 3.8 (Debian package) on this machine.
-# Starts both standalone servers on loopback, runs every workload against each one alternately
-# (RUNS times), and regenerates docs/PERFORMANCE.md with medians and Ferrokeeper/ZooKeeper ratios.
+# Regenerates docs/PERFORMANCE.md with medians and Ferrokeeper/ZooKeeper ratios, in three parts:
+#   standalone  both servers standalone; every workload, plus latency at 80% of ZooKeeper's
+#               saturation throughput (open-loop load, `bench --rate`)
+#   ensemble    both as 3-member loopback ensembles (3 processes each); clients get all addresses
+#   bigtree     1M znodes of 100 B: resident memory, and restart until a znode can be read
 #
-#   bench/compare.sh                      # 10 s per run, 3 alternating runs per server
-#   DURATION=30 RUNS=5 bench/compare.sh   # longer
+#   bench/compare.sh                                  # 10 s per run, 3 alternating runs per server
+#   DURATION=30 RUNS=5 bench/compare.sh               # longer
+#   PARTS="standalone ensemble" bench/compare.sh      # a subset (the others are left out)
 #
 # ZooKeeper runs with its default durability (forceSync=yes); Ferrokeeper fsyncs every batch.
 # Never edit docs/PERFORMANCE.md by hand: rerun this script.
@@ -13,111 +17,241 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 RUNS=${RUNS:-3}
+PARTS=${PARTS:-standalone ensemble bigtree}
+BIG_ZNODES=${BIG_ZNODES:-1000000}
 OUT=${OUT:-docs/PERFORMANCE.md}
-ZK_PORT=${ZK_PORT:-21811}
-FK_PORT=${FK_PORT:-21812}
+BASE_PORT=${BASE_PORT:-21810}
 
 cargo build --release -p ferrokeeper >&2
 FK=target/release/ferrokeeper
 work=$(mktemp -d)
 results="$work/results.jsonl"
-cleanup() { kill "${zk_pid:-}" "${fk_pid:-}" 2>/dev/null || true; rm -rf "$work"; }
+facts="$work/facts.jsonl"
+: > "$results"
+: > "$facts"
+pids=()
+cleanup() {
+    if [ ${#pids[@]} -gt 0 ]; then kill "${pids[@]}" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
 trap cleanup EXIT
 
 CP=/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar:/usr/share/java/slf4j-api.jar
 CP=$CP:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar:/usr/share/java/commons-cli.jar
-CP=$CP:/usr/share/java/metrics-core.jar:/usr/share/java/netty-all.jar:/usr/share/java/snappy-java.jar
-mkdir -p "$work/zk" "$work/fk"
-printf 'tickTime=2000\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n' \
-    "$work/zk" "$ZK_PORT" > "$work/zoo.cfg"
-java -cp "$CP:/etc/zookeeper/conf" org.apache.zookeeper.server.ZooKeeperServerMain "$work/zoo.cfg" \
-    > "$work/zk.log" 2>&1 &
-zk_pid=$!
-printf 'maxClientCnxns=0\n' > "$work/fk.cfg"
-"$FK" server --config "$work/fk.cfg" --port "$FK_PORT" --data-dir "$work/fk" > "$work/fk.log" 2>&1 &
-fk_pid=$!
+CP=$CP:/usr/share/java/metrics-core.jar:/usr/share/java/netty-all.jar:/usr/share/java/snappy-java.jar:/etc/zookeeper/conf
 
-wait_ready() {
-    for _ in $(seq 1 100); do
-        if python3 - "$1" <<'PY' 2>/dev/null; then return 0; fi
+four_letter() { # port word -> the answer on stdout
+    python3 - "$1" "$2" <<'PY' 2>/dev/null
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
-s.sendall(b"ruok")
-sys.exit(0 if s.recv(4) == b"imok" else 1)
+s.sendall(sys.argv[2].encode())
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode(errors="replace"))
 PY
+}
+
+wait_ready() { # port...
+    for port in "$@"; do
+        for _ in $(seq 1 300); do
+            if [ "$(four_letter "$port" ruok)" = imok ]; then continue 2; fi
+            sleep 0.2
+        done
+        echo "server on port $port did not start" >&2
+        exit 1
+    done
+}
+
+wait_leader() { # port... : until one member says it leads and all serve
+    for _ in $(seq 1 300); do
+        local leaders=0 serving=0
+        for port in "$@"; do
+            local mode
+            mode=$(four_letter "$port" srvr | sed -n 's/^Mode: //p')
+            [ "$mode" = leader ] && leaders=$((leaders + 1))
+            case "$mode" in leader | follower) serving=$((serving + 1)) ;; esac
+        done
+        if [ "$leaders" = 1 ] && [ "$serving" = "$#" ]; then return 0; fi
         sleep 0.2
     done
-    echo "server on port $1 did not start" >&2
+    echo "no leader among ports $*" >&2
     exit 1
 }
-wait_ready "$ZK_PORT"
-wait_ready "$FK_PORT"
 
-# name | bench arguments
-WORKLOADS=(
-    "create 1KB, 64x32|--workload create --clients 64 --in-flight 32 --value-size 1024"
-    "set 1KB, 64x32|--workload set --clients 64 --in-flight 32 --value-size 1024"
-    "get, 16x32|--workload get --clients 16 --in-flight 32"
-    "mixed 80/20, 16x32|--workload mixed --read-ratio 0.8 --clients 16 --in-flight 32"
-    "multi of 4 sets, 16x32|--workload multi --ops 4 --clients 16 --in-flight 32"
-    "single client set|--workload set --clients 1 --in-flight 1"
-    "watch fan-out 1000|--workload watch --watchers 1000"
-    "sessions, 8x4|--workload sessions --clients 8 --in-flight 4"
-)
+# Writes zoo.cfg files for `target` (zookeeper|ferrokeeper) with `size` members (1: standalone)
+# under $work/<target>-<size>/<id>/ and starts them; sets started_pids and started_ports.
+start_servers() { # target size first_port
+    local target=$1 size=$2 port=$3 dir="$work/$1-$2"
+    started_pids=()
+    started_ports=()
+    for id in $(seq 1 "$size"); do
+        local d="$dir/$id" client=$((port + id - 1))
+        mkdir -p "$d/data"
+        {
+            printf 'tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=%s\n' "$d/data"
+            printf 'clientPort=%s\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n' "$client"
+            printf '4lw.commands.whitelist=*\n'
+            if [ "$size" -gt 1 ]; then
+                for m in $(seq 1 "$size"); do
+                    printf 'server.%s=127.0.0.1:%s:%s\n' "$m" $((port + 100 + m)) $((port + 200 + m))
+                done
+            fi
+        } > "$d/zoo.cfg"
+        echo "$id" > "$d/data/myid"
+        if [ "$target" = zookeeper ]; then
+            local main=org.apache.zookeeper.server.ZooKeeperServerMain
+            [ "$size" -gt 1 ] && main=org.apache.zookeeper.server.quorum.QuorumPeerMain
+            java -cp "$CP" "$main" "$d/zoo.cfg" > "$d/server.log" 2>&1 &
+        else
+            "$FK" server --config "$d/zoo.cfg" > "$d/server.log" 2>&1 &
+        fi
+        started_pids+=($!)
+        started_ports+=("$client")
+        pids+=($!)
+    done
+    wait_ready "${started_ports[@]}"
+    if [ "$size" -gt 1 ]; then wait_leader "${started_ports[@]}"; fi
+}
 
-for entry in "${WORKLOADS[@]}"; do
-    name=${entry%%|*}
-    args=${entry#*|}
-    for run in $(seq 1 "$RUNS"); do
-        for target in zookeeper ferrokeeper; do
-            if [ "$target" = zookeeper ]; then port=$ZK_PORT; pid=$zk_pid; else port=$FK_PORT; pid=$fk_pid; fi
-            echo "[$run/$RUNS] $target: $name" >&2
-            # shellcheck disable=SC2086
-            line=$("$FK" bench --server "127.0.0.1:$port" $args --warmup "$WARMUP" \
-                --duration "$DURATION" --server-pid "$pid" --json | tail -n 1)
-            printf '{"target":"%s","name":"%s","run":%s,"result":%s}\n' "$target" "$name" "$run" "$line" >> "$results"
+rss_kib() { # pid... -> summed resident set
+    local total=0
+    for pid in "$@"; do total=$((total + $(ps -o rss= -p "$pid" | tr -d ' '))); done
+    echo "$total"
+}
+
+stop_servers() { # pid... : SIGTERM, and SIGKILL for whatever is still there after 20 s
+    kill "$@" 2>/dev/null || true
+    for _ in $(seq 1 200); do
+        local alive=0
+        for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
+    kill -9 "$@" 2>/dev/null || true
+    for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+}
+
+connect_string() { # port...
+    local IFS=,
+    local hosts=()
+    for port in "$@"; do hosts+=("127.0.0.1:$port"); done
+    echo "${hosts[*]}"
+}
+
+# Runs every workload of the named array against both targets, alternating, RUNS times; every run
+# gets freshly started servers on empty data directories, so no run inherits another's tree (or its
+# disk use: ZooKeeper keeps every snapshot and log unless purged).
+measure() { # part workloads-array-name size zk-first-port fk-first-port
+    local part=$1 size=$3 zk_port=$4 fk_port=$5
+    local -n list=$2
+    for entry in "${list[@]}"; do
+        local name=${entry%%|*} args=${entry#*|}
+        for run in $(seq 1 "$RUNS"); do
+            for target in zookeeper ferrokeeper; do
+                local port=$zk_port
+                if [ "$target" = ferrokeeper ]; then port=$fk_port; fi
+                start_servers "$target" "$size" "$port"
+                local conn pid_list line
+                conn=$(connect_string "${started_ports[@]}")
+                pid_list=$(IFS=,; echo "${started_pids[*]}")
+                echo "[$part $run/$RUNS] $target: $name" >&2
+                # shellcheck disable=SC2086
+                line=$("$FK" bench --server "$conn" $args --warmup "$WARMUP" \
+                    --duration "$DURATION" --server-pid "$pid_list" --json | tail -n 1)
+                printf '{"part":"%s","target":"%s","name":"%s","run":%s,"result":%s}\n' \
+                    "$part" "$target" "$name" "$run" "$line" >> "$results"
+                fact "$part" "peak resident memory (MiB, summed over members)" "$target" \
+                    $(( $(rss_kib "${started_pids[@]}") / 1024 ))
+                stop_servers "${started_pids[@]}"
+                rm -rf "$work/$target-$size"
+            done
         done
     done
-done
-zk_rss=$(ps -o rss= -p "$zk_pid" | tr -d ' ')
-fk_rss=$(ps -o rss= -p "$fk_pid" | tr -d ' ')
+}
+
+median_throughput() { # part name target
+    python3 - "$results" "$@" <<'PY'
+import json, statistics, sys
+path, part, name, target = sys.argv[1:]
+vals = [r["result"]["throughput"] for r in map(json.loads, open(path))
+        if r["part"] == part and r["name"] == name and r["target"] == target]
+print(f"{statistics.median(vals):.0f}")
+PY
+}
+
+fact() { printf '{"part":"%s","what":"%s","target":"%s","value":%s}\n' "$@" >> "$facts"; }
+
+if [[ " $PARTS " == *" standalone "* ]]; then
+    # name | bench arguments
+    STANDALONE=(
+        "create 1KB, 64x32|--workload create --clients 64 --in-flight 32 --value-size 1024"
+        "set 1KB, 64x32|--workload set --clients 64 --in-flight 32 --value-size 1024"
+        "get, 16x32|--workload get --clients 16 --in-flight 32"
+        "mixed 80/20, 16x32|--workload mixed --read-ratio 0.8 --clients 16 --in-flight 32"
+        "multi of 4 sets, 16x32|--workload multi --ops 4 --clients 16 --in-flight 32"
+        "set 1KB, 16x32 (CPU)|--workload set --clients 16 --in-flight 32 --value-size 1024"
+        "single client set|--workload set --clients 1 --in-flight 1"
+        "watch fan-out 1000|--workload watch --watchers 1000"
+        "sessions, 8x4|--workload sessions --clients 8 --in-flight 4"
+    )
+    measure standalone STANDALONE 1 "$BASE_PORT" $((BASE_PORT + 1))
+    # Open loop at 80% of what ZooKeeper sustained: latency when neither server is saturated.
+    rate=$(( $(median_throughput standalone "set 1KB, 64x32" zookeeper) * 8 / 10 ))
+    AT_RATE=("set 1KB at $rate ops/s (80% of ZK's saturation), 16x32|--workload set --clients 16 --in-flight 32 --value-size 1024 --rate $rate")
+    measure standalone AT_RATE 1 "$BASE_PORT" $((BASE_PORT + 1))
+fi
+
+if [[ " $PARTS " == *" ensemble "* ]]; then
+    ENSEMBLE=(
+        "set 1KB, 1 client|--workload set --clients 1 --in-flight 1 --value-size 1024"
+        "set 1KB, 64x32|--workload set --clients 64 --in-flight 32 --value-size 1024"
+        "create 1KB, 64x32|--workload create --clients 64 --in-flight 32 --value-size 1024"
+        "get, 16x32|--workload get --clients 16 --in-flight 32"
+        "mixed 80/20, 16x32|--workload mixed --read-ratio 0.8 --clients 16 --in-flight 32"
+    )
+    measure ensemble ENSEMBLE 3 $((BASE_PORT + 10)) $((BASE_PORT + 20))
+fi
+
+# Starts `target` on its existing data and sets `restart_took` to the seconds until a populated
+# znode reads back, and `restarted` to its pid.
+restart() { # target dir port
+    local started
+    started=$(date +%s.%N)
+    if [ "$1" = zookeeper ]; then
+        java -cp "$CP" org.apache.zookeeper.server.ZooKeeperServerMain "$2/zoo.cfg" >> "$2/server.log" 2>&1 &
+    else
+        "$FK" server --config "$2/zoo.cfg" >> "$2/server.log" 2>&1 &
+    fi
+    restarted=$!
+    pids+=("$restarted")
+    until "$FK" bench --server "127.0.0.1:$3" --workload get --keys 1 --clients 1 --in-flight 1 \
+        --warmup 0 --duration 0.2 --json > /dev/null 2>&1; do
+        sleep 0.05
+    done
+    restart_took=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" \
+        "$started" "$(date +%s.%N)")
+}
+
+if [[ " $PARTS " == *" bigtree "* ]]; then
+    for target in zookeeper ferrokeeper; do
+        port=$((BASE_PORT + 30)) && [ "$target" = ferrokeeper ] && port=$((BASE_PORT + 31))
+        start_servers "$target" 1 "$port"
+        pid=${started_pids[0]}
+        echo "[bigtree] $target: populating $BIG_ZNODES znodes of 100 B" >&2
+        "$FK" bench --server "127.0.0.1:$port" populate --count "$BIG_ZNODES" --size 100 >&2
+        sleep 2
+        fact bigtree "resident memory with $BIG_ZNODES znodes of 100 B (MiB)" "$target" $(( $(rss_kib "$pid") / 1024 ))
+        stop_servers "$pid"
+        restart "$target" "$work/$target-1/1" "$port"
+        fact bigtree "restart until a znode reads back, $BIG_ZNODES znodes (s)" "$target" "$restart_took"
+        stop_servers "$restarted"
+        rm -rf "$work/$target-1"
+    done
+fi
 
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, kernel $(uname -r)"
-python3 - "$results" "$OUT" "$machine" "$DURATION" "$WARMUP" "$RUNS" "$zk_rss" "$fk_rss" <<'PY'
-import json, statistics, sys, datetime
-path, out, machine, duration, warmup, runs, zk_rss, fk_rss = sys.argv[1:]
-rows = [json.loads(l) for l in open(path)]
-names = list(dict.fromkeys(r["name"] for r in rows))
-def med(name, target, key):
-    vals = [r["result"][key] for r in rows if r["name"] == name and r["target"] == target and r["result"][key] is not None]
-    return statistics.median(vals) if vals else None
-def ratio(a, b):
-    return f"{a / b:.2f}" if a is not None and b else "n/a"
-lines = [
-    "# Performance: Ferrokeeper vs Apache ZooKeeper 3.8",
-    "",
-    "Generated by `bench/compare.sh`; do not edit by hand. "
-    f"Command: `DURATION={duration} WARMUP={warmup} RUNS={runs} bench/compare.sh` "
-    f"({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC).",
-    "",
-    f"Machine: {machine}. Both servers standalone on loopback, durable (ZooKeeper default forceSync, "
-    "Ferrokeeper fsync per batch), measured alternately; each figure is the median of the runs. The load "
-    "generator (`ferrokeeper bench`) shares the machine's cores with the server under test.",
-    "",
-    "| workload | ZK ops/s | FK ops/s | FK/ZK throughput | ZK p99 ms | FK p99 ms | ZK p99.9 ms | FK p99.9 ms | ZK CPU µs/op | FK CPU µs/op | FK/ZK CPU |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
-]
-for n in names:
-    zt, ft = med(n, "zookeeper", "throughput"), med(n, "ferrokeeper", "throughput")
-    z99, f99 = med(n, "zookeeper", "p99_ms"), med(n, "ferrokeeper", "p99_ms")
-    z999, f999 = med(n, "zookeeper", "p999_ms"), med(n, "ferrokeeper", "p999_ms")
-    zc, fc = med(n, "zookeeper", "server_cpu_us_per_op"), med(n, "ferrokeeper", "server_cpu_us_per_op")
-    f = lambda v, d=1: "n/a" if v is None else f"{v:.{d}f}"
-    lines.append(f"| {n} | {f(zt,0)} | {f(ft,0)} | {ratio(ft, zt)} | {f(z99,2)} | {f(f99,2)} | {f(z999,2)} | {f(f999,2)} | {f(zc)} | {f(fc)} | {ratio(fc, zc)} |")
-lines += ["", f"Resident memory after the runs: ZooKeeper {int(zk_rss)//1024} MiB, Ferrokeeper {int(fk_rss)//1024} MiB "
-          f"(FK/ZK {int(fk_rss)/int(zk_rss):.2f}).", "",
-          "Not yet measured here: 3-member ensembles (Ferrokeeper has no ensemble yet), 1M-znode memory and "
-          "restart time, latency at 80% of ZooKeeper's saturation throughput."]
-open(out, "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
-PY
+python3 bench/report.py "$results" "$facts" "$OUT" "$machine" "$DURATION" "$WARMUP" "$RUNS" "$PARTS"

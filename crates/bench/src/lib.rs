@@ -38,8 +38,9 @@ pub struct Options {
     pub keys: usize,
     pub warmup: Duration,
     pub duration: Duration,
-    /// The server's process id, to report its CPU time per operation.
-    pub server_pid: Option<u32>,
+    /// The server's process ids (every member of an ensemble), to report their CPU time per
+    /// operation, summed.
+    pub server_pids: Vec<u32>,
     /// Print a progress line to stderr every second.
     pub progress: bool,
     /// Total requests per second to offer (open loop); `None` sends back to back.
@@ -157,12 +158,16 @@ pub async fn run(opts: &Options) -> Result<Report, BenchError> {
     });
     // The server's CPU time is read exactly at the start and the end of the measured window,
     // whatever the workers are doing then.
-    let cpu_window = opts.server_pid.map(|pid| {
+    let pids = opts.server_pids.clone();
+    let cpu_window = (!pids.is_empty()).then(|| {
         tokio::spawn(async move {
+            let total = |pids: &[u32]| -> Option<Duration> {
+                pids.iter().map(|&pid| process_cpu_time(pid)).sum()
+            };
             tokio::time::sleep_until(measure_from.into()).await;
-            let at_start = process_cpu_time(pid);
+            let at_start = total(&pids);
             tokio::time::sleep_until(deadline.into()).await;
-            Some(process_cpu_time(pid)?.saturating_sub(at_start?))
+            Some(total(&pids)?.saturating_sub(at_start?))
         })
     });
     let outcome = match opts.workload {

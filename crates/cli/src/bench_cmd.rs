@@ -40,9 +40,10 @@ pub struct BenchArgs {
     /// Seconds measured.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
-    /// The server's process id, to report its CPU time per operation.
-    #[arg(long)]
-    server_pid: Option<u32>,
+    /// The server's process id, to report its CPU time per operation; repeat it (or separate ids
+    /// with commas) for every member of an ensemble, whose CPU times are summed.
+    #[arg(long, value_delimiter = ',')]
+    server_pid: Vec<u32>,
     /// Offer this many requests per second in total on a fixed schedule (open loop), counting
     /// latency from when each was due; without it, requests go back to back.
     #[arg(long)]
@@ -121,7 +122,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         keys: args.keys.max(1),
         warmup: seconds(args.warmup, "warmup")?,
         duration: seconds(args.duration, "duration")?,
-        server_pid: args.server_pid,
+        server_pids: args.server_pid,
         progress: !args.json,
         rate: args.rate,
     };
