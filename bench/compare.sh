@@ -198,6 +198,12 @@ if [[ " $PARTS " == *" standalone "* ]]; then
         "watch fan-out 1000|--workload watch --watchers 1000"
         "sessions, 8x4|--workload sessions --clients 8 --in-flight 4"
     )
+    # The disk's own floor under a durable single-client write, measured where the servers write.
+    for _ in $(seq 1 "$RUNS"); do
+        p50=$("$FK" bench fsync --dir "$work" --count 2000 --size 1024 --json \
+            | python3 -c "import json, sys; print(json.load(sys.stdin)['p50_ms'])")
+        fact standalone "one 1 KiB append + fdatasync on this disk, p50 (ms)" disk "$p50"
+    done
     measure standalone STANDALONE 1 "$BASE_PORT" $((BASE_PORT + 1))
     # Open loop at 80% of what ZooKeeper sustained: latency when neither server is saturated.
     rate=$(( $(median_throughput standalone "set 1KB, 64x32" zookeeper) * 8 / 10 ))

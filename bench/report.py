@@ -47,7 +47,16 @@ def table(part):
 
 def fact_lines(part):
     lines = []
-    for what in dict.fromkeys(n["what"] for n in notes if n["part"] == part):
+    disk = sorted(n["value"] for n in notes if n["part"] == part and n["target"] == "disk")
+    if disk:
+        fsync = statistics.median(disk)
+        lines.append(f"- one 1 KiB append + fdatasync on this disk (`ferrokeeper bench fsync`), p50: {fsync:.3f} ms "
+                     f"(median of {len(disk)} probes)")
+        for target, label in (("zookeeper", "ZooKeeper"), ("ferrokeeper", "Ferrokeeper")):
+            p50 = med(part, "single client set", target, "p50_ms")
+            if p50 is not None:
+                lines.append(f"- single-client set p50 / fdatasync p50, {label}: {p50 / fsync:.2f}×")
+    for what in dict.fromkeys(n["what"] for n in notes if n["part"] == part and n["target"] != "disk"):
         # A measure taken once per run is reported as its largest value.
         vals = {}
         for n in notes:

@@ -9,11 +9,13 @@
 //! process id is given, the server's CPU time per operation.
 
 mod cpu;
+mod disk;
 mod report;
 mod stats;
 mod workload;
 
 pub use cpu::process_cpu_time;
+pub use disk::fdatasync_latency;
 pub use report::Report;
 pub use stats::{Percentiles, Samples};
 pub use workload::{key, Workload, ROOT};

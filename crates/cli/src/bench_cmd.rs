@@ -6,7 +6,7 @@ use std::time::Duration;
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     #[command(subcommand)]
-    populate: Option<PopulateCommand>,
+    command: Option<BenchCommand>,
     /// Connect string of the server under test.
     #[arg(long, default_value = "127.0.0.1:2181", global = true)]
     server: String,
@@ -49,17 +49,30 @@ pub struct BenchArgs {
     #[arg(long)]
     rate: Option<f64>,
     /// Print only the JSON line.
-    #[arg(long)]
+    #[arg(long, global = true)]
     json: bool,
 }
 
 #[derive(Subcommand, Debug)]
-enum PopulateCommand {
+enum BenchCommand {
     /// Create N znodes of S bytes under /ferrokeeper-bench.
     Populate {
         #[arg(long, default_value_t = 100_000)]
         count: usize,
         #[arg(long, default_value_t = 100)]
+        size: usize,
+    },
+    /// Measure this disk's latency of one append plus fdatasync (no server involved): the floor
+    /// under a durable server's single-client write latency.
+    Fsync {
+        /// A directory on the file system to measure (where the server keeps its log).
+        #[arg(long, default_value = ".")]
+        dir: std::path::PathBuf,
+        /// Appends to time.
+        #[arg(long, default_value_t = 500)]
+        count: usize,
+        /// Bytes per append.
+        #[arg(long, default_value_t = 1024)]
         size: usize,
     },
 }
@@ -83,7 +96,26 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    if let Some(PopulateCommand::Populate { count, size }) = args.populate {
+    if let Some(BenchCommand::Fsync { dir, count, size }) = &args.command {
+        let p = bench::fdatasync_latency(dir, (*count).max(1), *size)
+            .map_err(|e| format!("cannot measure fdatasync in {}: {e}", dir.display()))?;
+        if !args.json {
+            println!(
+                "append {size} B + fdatasync in {}: p50 {:.3} ms  p90 {:.3}  p99 {:.3}  max {:.3}",
+                dir.display(),
+                p.p50,
+                p.p90,
+                p.p99,
+                p.max
+            );
+        }
+        println!(
+            "{{\"workload\":\"fdatasync\",\"value_size\":{size},\"operations\":{count},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
+            p.p50, p.p90, p.p99, p.max
+        );
+        return Ok(());
+    }
+    if let Some(BenchCommand::Populate { count, size }) = args.command {
         let took = runtime
             .block_on(bench::populate(&args.server, count, size, true))
             .map_err(|e| e.to_string())?;

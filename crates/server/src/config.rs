@@ -177,6 +177,10 @@ pub struct ServerConfig {
     /// `snapCount`: about how many txns between snapshots (each server picks a random point in
     /// the second half, so an ensemble does not snapshot all at once).
     pub snap_count: u32,
+    /// `preAllocSize` (KiB; ZooKeeper reads it as a system property): the size of each log
+    /// segment. Segments grow as records arrive rather than being reserved up front (see
+    /// docs/formats/wal.md for why).
+    pub pre_alloc_size_kb: u32,
     /// `enforceQuota`: hard quotas under `/zookeeper/quota` reject writes with `QuotaExceeded`.
     pub enforce_quota: bool,
     /// Keys neither we nor ZooKeeper know; each was also logged with `tracing::warn!`.
@@ -214,6 +218,7 @@ impl Default for ServerConfig {
             container_max_never_used_ms: 0,
             enforce_quota: false,
             snap_count: 100_000,
+            pre_alloc_size_kb: 65_536,
             unknown_keys: Vec::new(),
             client_port_given: false,
         }
@@ -254,7 +259,6 @@ const KNOWN_IGNORED_KEYS: &[&str] = &[
     "multiAddress.reachabilityCheckTimeoutMs",
     "observerMasterPort",
     "portUnification",
-    "preAllocSize",
     "quorum.cnxn.threads.size",
     "quorumListenOnAllIPs",
     "reconfigEnabled",
@@ -350,6 +354,14 @@ impl ServerConfig {
     /// dataLogDir, defaulting to dataDir.
     pub fn data_log_dir(&self) -> &Path {
         self.data_log_dir.as_deref().unwrap_or(&self.data_dir)
+    }
+
+    /// How the write-ahead log lays out its segments (`preAllocSize`).
+    pub fn log_layout(&self) -> storage::SegmentLayout {
+        storage::SegmentLayout {
+            segment_size: u64::from(self.pre_alloc_size_kb) * 1024,
+            ..storage::SegmentLayout::default()
+        }
     }
 
     /// The effective minSessionTimeout in ms.
@@ -579,6 +591,8 @@ impl ServerConfig {
             "extendedTypesEnabled" => self.extended_types_enabled = boolean(key, value)?,
             "enforceQuota" => self.enforce_quota = boolean(key, value)?,
             "snapCount" => self.snap_count = int_in(key, value, 2, i32::MAX as i64)? as u32,
+            // Bounded by the log's largest segment (1 GiB).
+            "preAllocSize" => self.pre_alloc_size_kb = int_in(key, value, 1, 1 << 20)? as u32,
             "znode.container.maxNeverUsedIntervalMs" => {
                 self.container_max_never_used_ms = int_in(key, value, 0, i32::MAX as i64)? as u32
             }

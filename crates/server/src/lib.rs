@@ -118,7 +118,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let (consensus, apply_task) = if ensemble::is_ensemble(&config) {
         let options = ensemble::options(&config)?;
         let env = consensus::raft::Environment::production();
-        let (storage, state) = consensus::raft::RaftStorage::open(&options.dir, &env)?;
+        let (storage, state) =
+            consensus::raft::RaftStorage::open(&options.dir, &env, config.log_layout())?;
         let tree = match state {
             Some(mut input) => {
                 snapshots::read_tree(&mut input, tree_config.clone()).map_err(|source| {

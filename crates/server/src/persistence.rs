@@ -49,7 +49,11 @@ pub fn recover(config: &ServerConfig, mut tree: DataTree) -> Result<Recovered, P
         dir: dir.clone(),
         source,
     };
-    let (wal, recovery) = Wal::open(&dir, WalOptions::default()).map_err(wal_error)?;
+    let (wal, recovery) = Wal::open(
+        &dir,
+        WalOptions::with_layout(config.log_layout(), storage::fs::std_fs()),
+    )
+    .map_err(wal_error)?;
     if let Some(torn) = &recovery.torn_tail {
         tracing::warn!(
             "write-ahead log: cut a torn write at its end ({torn:?}); it was never acknowledged"

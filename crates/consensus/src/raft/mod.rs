@@ -34,7 +34,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use storage::{MetaFile, SnapshotStore, Wal, WalOptions};
+use storage::{MetaFile, SegmentLayout, SnapshotStore, Wal, WalOptions};
 use tokio::sync::{mpsc, oneshot, watch};
 use types::{SnapshotMeta, TypeConfig};
 
@@ -118,14 +118,12 @@ impl RaftStorage {
     pub fn open(
         dir: &Path,
         env: &Environment,
+        log_layout: SegmentLayout,
     ) -> Result<(RaftStorage, Option<Box<dyn Read + Send>>), EnsembleError> {
         let fs = env.fs.clone();
         fs.create_dir_all(dir)?;
         let log_dir = dir.join("log");
-        let wal_options = WalOptions {
-            fs: fs.clone(),
-            ..WalOptions::default()
-        };
+        let wal_options = WalOptions::with_layout(log_layout, fs.clone());
         let (wal, recovery) =
             Wal::open(&log_dir, wal_options).map_err(|source| EnsembleError::Log {
                 dir: log_dir.clone(),

@@ -104,7 +104,7 @@ pub async fn run(id: u64, fs: SharedFs, slot: Slot, snap_count: u64) -> turmoil:
         blocking: Blocking::Inline,
     };
     let dir = Path::new("/data/raft");
-    let (storage, snapshot) = RaftStorage::open(dir, &env)?;
+    let (storage, snapshot) = RaftStorage::open(dir, &env, storage::SegmentLayout::default())?;
     let machine = Machine::load(snapshot)?;
     *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&machine));
     let options = EnsembleOptions {

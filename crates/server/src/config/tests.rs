@@ -560,3 +560,13 @@ fn peer_type_mismatch_follows_the_server_line() {
     let c = ServerConfig::from_file(write_config(dir.path(), &text)).unwrap();
     assert_eq!(c.peer_type, LearnerType::Observer);
 }
+
+#[test]
+fn pre_alloc_size_sets_the_log_segment_size() {
+    let default = ServerConfig::default().log_layout();
+    assert_eq!(default.segment_size, 64 << 20);
+    let c = parse("preAllocSize=1024\n");
+    assert_eq!(c.log_layout().segment_size, 1 << 20);
+    assert!(c.unknown_keys.is_empty());
+    assert!(parse_err("preAllocSize=0\n").contains("preAllocSize"));
+}

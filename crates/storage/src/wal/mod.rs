@@ -38,6 +38,28 @@ pub const MIN_SEGMENT_SIZE: u64 = 64;
 /// Largest allowed segment size.
 pub const MAX_SEGMENT_SIZE: u64 = 1 << 30;
 
+/// How big segments are and whether their space is reserved when they are created.
+///
+/// Reserving (`fallocate`) would make a small write's `fdatasync` cheaper (no file-size update),
+/// but it is off by default: see docs/formats/wal.md ("Segments") for the crash case it trades away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentLayout {
+    /// A segment is closed once the next record would take it past this many bytes.
+    pub segment_size: u64,
+    /// Reserve `segment_size` bytes when a segment is created.
+    pub preallocate: bool,
+}
+
+impl Default for SegmentLayout {
+    /// 64 MiB segments (ZooKeeper's `preAllocSize`), grown as records arrive.
+    fn default() -> SegmentLayout {
+        SegmentLayout {
+            segment_size: DEFAULT_SEGMENT_SIZE,
+            preallocate: false,
+        }
+    }
+}
+
 /// How a [`Wal`] lays out and writes its segments.
 #[derive(Clone)]
 pub struct WalOptions {
@@ -55,6 +77,17 @@ impl Default for WalOptions {
             segment_size: DEFAULT_SEGMENT_SIZE,
             preallocate: false,
             fs: std_fs(),
+        }
+    }
+}
+
+impl WalOptions {
+    /// Segments laid out as `layout`, on `fs`.
+    pub fn with_layout(layout: SegmentLayout, fs: SharedFs) -> WalOptions {
+        WalOptions {
+            segment_size: layout.segment_size,
+            preallocate: layout.preallocate,
+            fs,
         }
     }
 }
