@@ -2,7 +2,7 @@
 //! `deleteNode`, `setData`, `setACL`), including the indexes and quota usage they keep current.
 
 use crate::ephemeral::NodeKind;
-use crate::node::{AclList, Children, Node, PersistedStat};
+use crate::node::{AclList, ChildName, Children, Node, PersistedStat};
 use crate::path::{java_len, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER, ROOT};
 use crate::quota::{self, StatsTrack, LIMIT_NODE, STAT_NODE};
 use crate::tree::{parent_of, DataTree};
@@ -42,7 +42,7 @@ impl DataTree {
             let parent = Arc::make_mut(parent);
             parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
             parent.stat.pzxid = zxid;
-            parent.children.insert(path.clone());
+            parent.children.insert(ChildName::new(&child));
         }
         let node = Node {
             data: own(data),
@@ -107,7 +107,7 @@ impl DataTree {
         let (parent_path, child) = parent_of(path).unwrap_or((ROOT, ""));
         if let Some(parent) = self.nodes.get_mut(parent_path) {
             let parent = Arc::make_mut(parent);
-            parent.children.remove(path);
+            parent.children.remove(child);
             if zxid > parent.stat.pzxid {
                 parent.stat.pzxid = zxid;
             }
@@ -229,11 +229,14 @@ impl DataTree {
     /// Recomputes a quota's usage from its subtree when its stats node appears.
     pub(crate) fn recount_quota(&mut self, quota_path: &str) {
         let (mut count, mut bytes) = (0i64, 0i64);
-        let mut stack: Vec<&Arc<Node>> = self.nodes.get(quota_path).into_iter().collect();
-        while let Some(n) = stack.pop() {
+        let subtree = self
+            .nodes
+            .get(quota_path)
+            .into_iter()
+            .chain(self.descendants(quota_path).map(|(_, n)| n));
+        for n in subtree {
             count += 1;
             bytes += n.data.len() as i64;
-            stack.extend(n.children.iter().filter_map(|c| self.nodes.get(c)));
         }
         let stat_path = quota::stat_path(quota_path);
         if let Some(node) = self.nodes.get_mut(stat_path.as_str()) {

@@ -3,7 +3,7 @@
 
 use crate::config::TreeConfig;
 use crate::ephemeral::NodeKind;
-use crate::node::{AclList, Children, Node, PersistedStat};
+use crate::node::{AclList, ChildName, Children, Node, PersistedStat};
 use crate::path::{java_len, QUOTA_ZOOKEEPER, ROOT};
 use crate::quota::{self, LIMIT_NODE};
 use crate::tree::{child_name, parent_of, DataTree};
@@ -36,6 +36,18 @@ pub enum RestoreError {
 pub struct TreeBuilder {
     tree: DataTree,
     acls: BTreeMap<Vec<(i32, String, String)>, AclList>,
+    /// The parent whose children are arriving, held outside the map: a snapshot lists siblings
+    /// one after another, so each needs no lookup of its parent, and their names are collected
+    /// in a vector and turned into the parent's child set once.
+    open: Option<OpenParent>,
+}
+
+#[derive(Debug)]
+struct OpenParent {
+    path: Arc<str>,
+    node: Node,
+    /// Children added while open, in arrival order.
+    arrived: Vec<ChildName>,
 }
 
 impl TreeBuilder {
@@ -47,6 +59,7 @@ impl TreeBuilder {
         Self {
             tree,
             acls: BTreeMap::new(),
+            open: None,
         }
     }
 
@@ -58,22 +71,44 @@ impl TreeBuilder {
         acl: Vec<Acl>,
         stat: PersistedStat,
     ) -> Result<(), RestoreError> {
+        let acl = self.intern(acl);
+        self.add_node_shared(path, data, acl, stat)
+    }
+
+    /// [`TreeBuilder::add_node`] with an ACL list the caller already shares among nodes (a
+    /// snapshot numbers its distinct lists), so nothing is compared or copied per node.
+    pub fn add_node_shared(
+        &mut self,
+        path: &str,
+        data: Bytes,
+        acl: Arc<Vec<Acl>>,
+        stat: PersistedStat,
+    ) -> Result<(), RestoreError> {
         if !path.starts_with('/') || (path != ROOT && path.ends_with('/')) {
             return Err(RestoreError::InvalidPath(path.to_string()));
         }
-        if self.tree.nodes.contains_key(path) {
+        let path: Arc<str> = Arc::from(path);
+        if self.open.as_ref().is_some_and(|o| o.path == path) {
             return Err(RestoreError::DuplicateNode(path.to_string()));
         }
-        let path: Arc<str> = Arc::from(path);
-        if let Some((parent, _)) = parent_of(&path) {
-            let parent = self
-                .tree
-                .nodes
-                .get_mut(parent)
-                .ok_or_else(|| RestoreError::MissingParent(path.to_string()))?;
-            Arc::make_mut(parent).children.insert(path.clone());
+        if let Some((parent, name)) = parent_of(&path) {
+            if self.open.as_ref().is_none_or(|o| *o.path != *parent) {
+                self.close_parent();
+                let (parent_path, parent_node) = self
+                    .tree
+                    .nodes
+                    .remove_with_key(parent)
+                    .ok_or_else(|| RestoreError::MissingParent(path.to_string()))?;
+                self.open = Some(OpenParent {
+                    path: parent_path,
+                    node: Arc::unwrap_or_clone(parent_node),
+                    arrived: Vec::new(),
+                });
+            }
+            if let Some(open) = self.open.as_mut() {
+                open.arrived.push(ChildName::new(name));
+            }
         }
-        let acl = self.intern(acl);
         let node = Node {
             data,
             acl,
@@ -92,9 +127,31 @@ impl TreeBuilder {
             }
             NodeKind::Persistent => {}
         }
-        self.tree.data_size += java_len(&path) + node.data.len() as i64;
-        self.tree.nodes.insert(path, Arc::new(node));
+        let added = java_len(&path) + node.data.len() as i64;
+        if self
+            .tree
+            .nodes
+            .insert(path.clone(), Arc::new(node))
+            .is_some()
+        {
+            return Err(RestoreError::DuplicateNode(path.to_string()));
+        }
+        self.tree.data_size += added;
         Ok(())
+    }
+
+    /// Puts the open parent back into the map with its new children.
+    fn close_parent(&mut self) {
+        let Some(OpenParent {
+            path,
+            mut node,
+            arrived,
+        }) = self.open.take()
+        else {
+            return;
+        };
+        node.children.extend(arrived);
+        self.tree.nodes.insert(path, Arc::new(node));
     }
 
     fn intern(&mut self, acl: Vec<Acl>) -> AclList {
@@ -116,20 +173,15 @@ impl TreeBuilder {
     /// The finished tree, as of `last_zxid`. Quota roots are found again and their usage
     /// recounted, as ZooKeeper does when it loads a snapshot.
     pub fn finish(mut self, last_zxid: i64) -> Result<DataTree, RestoreError> {
+        self.close_parent();
         if !self.tree.nodes.contains_key(ROOT) {
             return Err(RestoreError::MissingRoot);
         }
         let limit_suffix = format!("/{LIMIT_NODE}");
-        let quota_prefix = format!("{QUOTA_ZOOKEEPER}/");
         let limited: Vec<String> = self
             .tree
-            .nodes
-            .iter()
-            .filter(|(path, node)| {
-                path.starts_with(&quota_prefix)
-                    && child_name(path) == LIMIT_NODE
-                    && node.children.is_empty()
-            })
+            .descendants(QUOTA_ZOOKEEPER)
+            .filter(|(path, node)| child_name(path) == LIMIT_NODE && node.children.is_empty())
             .filter_map(|(path, _)| {
                 let start = QUOTA_ZOOKEEPER.len();
                 let end = path.find(&limit_suffix)?;

@@ -117,7 +117,7 @@ pub fn read_snapshot(input: &mut impl Read, config: TreeConfig) -> Result<DataTr
         builder.add_session(id, SessionEntry { timeout_ms, passwd });
     }
     let acl_count = read_u64(input)?;
-    let mut acls: Vec<Vec<Acl>> = Vec::new();
+    let mut acls: Vec<Arc<Vec<Acl>>> = Vec::new();
     for _ in 0..acl_count {
         let entries = read_u32(input)? as usize;
         if entries > MAX_ACL_ENTRIES {
@@ -133,7 +133,7 @@ pub fn read_snapshot(input: &mut impl Read, config: TreeConfig) -> Result<DataTr
             let id = read_string(input)?;
             acl.push(Acl::new(perms, Id::new(scheme, id)));
         }
-        acls.push(acl);
+        acls.push(Arc::new(acl));
     }
     let nodes = read_u64(input)?;
     for _ in 0..nodes {
@@ -155,7 +155,7 @@ pub fn read_snapshot(input: &mut impl Read, config: TreeConfig) -> Result<DataTr
             ephemeral_owner: read_i64(input)?,
             pzxid: read_i64(input)?,
         };
-        builder.add_node(&path, data, acl, stat)?;
+        builder.add_node_shared(&path, data, acl, stat)?;
     }
     Ok(builder.finish(last_zxid)?)
 }

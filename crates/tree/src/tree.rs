@@ -4,7 +4,7 @@
 use crate::acl::acl_permits;
 use crate::config::TreeConfig;
 use crate::ephemeral::NodeKind;
-use crate::node::{AclList, Children, Node, PersistedStat};
+use crate::node::{AclList, ChildName, Children, Node, PersistedStat};
 use crate::path::{java_len, CONFIG_ZOOKEEPER, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER, ROOT};
 use crate::txn::{Identity, SessionEntry};
 use bytes::Bytes;
@@ -81,9 +81,9 @@ impl DataTree {
     /// Adds a built-in node without touching its parent's stat, as ZooKeeper's constructor does.
     fn put_system_node(&mut self, path: &str, node: Node) {
         let path: Arc<str> = Arc::from(path);
-        if let Some((parent, _)) = parent_of(&path) {
+        if let Some((parent, name)) = parent_of(&path) {
             if let Some(parent) = self.nodes.get_mut(parent) {
-                Arc::make_mut(parent).children.insert(path.clone());
+                Arc::make_mut(parent).children.insert(ChildName::new(name));
             }
         }
         self.data_size += java_len(&path) + node.data.len() as i64;
@@ -115,11 +115,7 @@ impl DataTree {
     /// Children names (not full paths), in a deterministic (sorted) order.
     pub fn get_children(&self, path: &str) -> Option<(Vec<String>, Stat)> {
         let node = self.nodes.get(path)?;
-        let names = node
-            .children
-            .iter()
-            .map(|child| child_name(child).to_string())
-            .collect();
+        let names = node.children.iter().map(|name| name.to_string()).collect();
         Some((names, node.stat()))
     }
 
@@ -136,19 +132,26 @@ impl DataTree {
         if path == ROOT {
             return Some((self.nodes.len() - 1) as i32);
         }
-        let mut count = 0i32;
-        let mut stack: Vec<&Arc<Node>> = vec![node];
-        while let Some(n) = stack.pop() {
-            for child in n.children.iter() {
-                count += 1;
-                if let Some(c) = self.nodes.get(child) {
-                    if !c.children.is_empty() {
-                        stack.push(c);
-                    }
-                }
-            }
+        if node.children.is_empty() {
+            return Some(0);
         }
-        Some(count)
+        Some(self.descendants(path).count() as i32)
+    }
+
+    /// Every node below `path` (not `path` itself): in path order they follow it contiguously,
+    /// all starting with `path/`.
+    pub(crate) fn descendants<'a>(
+        &'a self,
+        path: &str,
+    ) -> impl Iterator<Item = (&'a Arc<str>, &'a Arc<Node>)> + 'a {
+        let prefix = if path == ROOT {
+            ROOT.to_string()
+        } else {
+            format!("{path}/")
+        };
+        self.nodes
+            .range::<_, str>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+            .take_while(move |(key, _)| key.starts_with(prefix.as_str()))
     }
 
     /// Ephemeral paths owned by `session_id` that start with `prefix` (a plain string prefix, as
