@@ -62,6 +62,13 @@ pub enum BenchError {
     },
     #[error("cannot prepare the benchmark znodes: {0}")]
     Prepare(String),
+    #[error("{path} did not read back from {server} within {waited:?}: {source}")]
+    NotReady {
+        server: String,
+        path: String,
+        waited: Duration,
+        source: client::Error,
+    },
 }
 
 async fn connect(server: &str) -> Result<Client, BenchError> {
@@ -78,6 +85,40 @@ async fn ensure(zk: &Client, path: &str, value: &[u8]) -> Result<(), BenchError>
     match zk.create(path, value, &CreateOptions::persistent()).await {
         Ok(_) | Err(client::Error::NodeExists) => Ok(()),
         Err(e) => Err(BenchError::Prepare(format!("{path}: {e}"))),
+    }
+}
+
+/// Polls until `path` reads back from `server` (a server still starting refuses connections or
+/// sessions), giving up after `timeout`; the time it took. For timing a restart to serving.
+pub async fn wait_until_readable(
+    server: &str,
+    path: &str,
+    timeout: Duration,
+) -> Result<Duration, BenchError> {
+    let started = Instant::now();
+    loop {
+        let attempt = async {
+            let zk = Client::builder()
+                .connect_timeout(Duration::from_millis(200))
+                .connect(server)
+                .await?;
+            let read = zk.get_data(path).await;
+            let _ = zk.close().await;
+            read
+        };
+        let last = match attempt.await {
+            Ok(_) => return Ok(started.elapsed()),
+            Err(e) => e,
+        };
+        if started.elapsed() >= timeout {
+            return Err(BenchError::NotReady {
+                server: server.to_owned(),
+                path: path.to_owned(),
+                waited: started.elapsed(),
+                source: last,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

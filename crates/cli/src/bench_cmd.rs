@@ -62,6 +62,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         size: usize,
     },
+    /// Wait until a znode reads back (a server restarting is serving again) and print how long
+    /// that took, in seconds.
+    Ready {
+        /// The znode to read.
+        #[arg(long, default_value = "/ferrokeeper-bench/k00000000")]
+        path: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300.0)]
+        timeout: f64,
+    },
     /// Measure this disk's latency of one append plus fdatasync (no server involved): the floor
     /// under a durable server's single-client write latency.
     Fsync {
@@ -96,6 +106,15 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    if let Some(BenchCommand::Ready { path, timeout }) = &args.command {
+        let timeout = Duration::try_from_secs_f64(*timeout)
+            .map_err(|_| "--timeout must be a non-negative number of seconds".to_string())?;
+        let took = runtime
+            .block_on(bench::wait_until_readable(&args.server, path, timeout))
+            .map_err(|e| e.to_string())?;
+        println!("{:.3}", took.as_secs_f64());
+        return Ok(());
+    }
     if let Some(BenchCommand::Fsync { dir, count, size }) = &args.command {
         let p = bench::fdatasync_latency(dir, (*count).max(1), *size)
             .map_err(|e| format!("cannot measure fdatasync in {}: {e}", dir.display()))?;

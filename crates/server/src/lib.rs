@@ -17,6 +17,7 @@ pub mod listener;
 pub mod outbound;
 pub mod persistence;
 pub mod proposal;
+mod read_ahead;
 pub mod sessions;
 pub mod snapshots;
 pub mod stats;
@@ -121,14 +122,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         let (storage, state) =
             consensus::raft::RaftStorage::open(&options.dir, &env, config.log_layout())?;
         let tree = match state {
-            Some(mut input) => {
-                snapshots::read_tree(&mut input, tree_config.clone()).map_err(|source| {
-                    snapshots::LoadError::Content {
-                        path: options.dir.join("snapshots"),
-                        source,
-                    }
-                })?
-            }
+            Some(input) => read_ahead::with_read_ahead(input, |input| {
+                snapshots::read_tree(input, tree_config.clone())
+            })
+            .map_err(|source| snapshots::LoadError::Content {
+                path: options.dir.join("snapshots"),
+                source,
+            })?,
             None => DataTree::with_config(tree_config.clone()),
         };
         let applied_zxid = Arc::new(AtomicI64::new(tree.last_zxid()));

@@ -54,7 +54,10 @@ pub fn load_latest(
         source,
     };
     let reader = store.reader(&latest).map_err(store_error)?;
-    let tree = read_tree(&mut ChunkReader(reader), tree_config).map_err(content_error)?;
+    let tree = crate::read_ahead::with_read_ahead(ChunkReader(reader), |input| {
+        read_tree(input, tree_config)
+    })
+    .map_err(content_error)?;
     tracing::info!(
         "loaded snapshot {} at zxid {:#x}",
         latest.path.display(),
