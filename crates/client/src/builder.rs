@@ -84,6 +84,14 @@ impl Builder {
 
     /// Accept a read-only server (one cut off from its quorum) instead of waiting for a
     /// read-write one; the state is then [`SessionState::ConnectedReadOnly`].
+    ///
+    /// While on a read-only server the client asks the other servers of the connect string in
+    /// turn whether they serve writes (`isro`, after 100 ms, then pausing twice as long each time
+    /// up to a minute, as ZooKeeper's client does) and moves to the first that does: the state
+    /// goes to [`SessionState::Disconnected`] (requests in flight fail with
+    /// [`Error::ConnectionLoss`]), then [`SessionState::Connected`]. A session that has only ever
+    /// been on read-only servers is unknown to the quorum, so it is replaced by a new session
+    /// there (a new [`Client::session_id`]) rather than re-attached.
     pub fn read_only(mut self, allowed: bool) -> Builder {
         self.read_only = allowed;
         self

@@ -8,6 +8,9 @@
 //!   fires what was missed meanwhile). Requests in flight at the loss fail with
 //!   [`Error::ConnectionLoss`]; if the server says the session expired, the state becomes
 //!   [`SessionState::Expired`] and the client is finished.
+//! - With [`Builder::read_only`], a server cut off from its quorum serves the session's reads
+//!   ([`SessionState::ConnectedReadOnly`]) while the client looks for a read-write server among
+//!   the others and moves there as soon as one answers.
 //! - Requests are pipelined on one connection and answered in order. With
 //!   [`Builder::request_timeout`], a request unanswered in time fails with
 //!   [`Error::RequestTimeout`] and the connection is dropped and re-established, as with the Java

@@ -9,6 +9,7 @@
 mod command;
 mod connection;
 mod io;
+mod read_write_search;
 mod replies;
 pub(crate) mod set_watches;
 mod shared;
@@ -70,6 +71,9 @@ struct AuthEntry {
 enum End {
     /// Lost: try another server with the same session.
     Lost,
+    /// The connection was to a read-only server and the server at this index of the host list
+    /// says it serves writes: move there.
+    ReadWriteFound(usize),
     /// The session is over.
     Terminal(SessionState),
 }
@@ -95,6 +99,11 @@ pub(crate) struct SessionTask {
     closing: bool,
     /// Connection attempts that failed since the last success.
     failures: usize,
+    /// Whether the session was ever established on a read-write server (or given to the builder,
+    /// as Java's client assumes). A session created on a read-only server is local to it and
+    /// unknown to the quorum, so until then every connection asks for a new session instead of
+    /// re-attaching, as ZooKeeper's client does (`seenRwServerBefore`).
+    seen_read_write_server: bool,
 }
 
 impl SessionTask {
@@ -117,6 +126,7 @@ impl SessionTask {
             .collect();
         SessionTask {
             negotiated: cfg.session_timeout,
+            seen_read_write_server: session_id != 0,
             cfg,
             shared,
             cmds,
@@ -150,14 +160,20 @@ impl SessionTask {
                 }
             }
             first = false;
-            let host = self.cfg.hosts[self.next_host % self.cfg.hosts.len()].clone();
+            let host_index = self.next_host % self.cfg.hosts.len();
+            let host = self.cfg.hosts[host_index].clone();
             self.next_host = self.next_host.wrapping_add(1);
+            let (session_id, passwd) = if self.seen_read_write_server {
+                (self.session_id, self.passwd.clone())
+            } else {
+                (0, Bytes::from_static(&[0; 16]))
+            };
             let req = ConnectRequest {
                 protocol_version: 0,
                 last_zxid_seen: self.last_zxid,
                 timeout_ms: self.cfg.session_timeout.as_millis().min(i32::MAX as u128) as i32,
-                session_id: self.session_id,
-                passwd: self.passwd.clone(),
+                session_id,
+                passwd,
                 read_only: Some(self.cfg.read_only),
             };
             let attempt = connection::establish(
@@ -185,13 +201,13 @@ impl SessionTask {
                     }
                     self.failures = 0;
                     self.on_connected(&conn);
-                    match self.serve(conn).await {
+                    match self.serve(conn, host_index).await {
                         End::Terminal(state) => return state,
-                        End::Lost => {
-                            if self.closing || !self.cmds_open {
-                                return SessionState::Closed;
-                            }
-                        }
+                        End::Lost => {}
+                        End::ReadWriteFound(index) => self.next_host = index,
+                    }
+                    if self.closing || !self.cmds_open {
+                        return SessionState::Closed;
                     }
                 }
             }
@@ -304,7 +320,9 @@ impl SessionTask {
             timeout_ms = resp.timeout_ms,
             "session established"
         );
-        let state = if resp.read_only == Some(true) {
+        let read_only = resp.read_only == Some(true);
+        self.seen_read_write_server |= !read_only;
+        let state = if read_only {
             SessionState::ConnectedReadOnly
         } else {
             SessionState::Connected
@@ -319,15 +337,26 @@ impl SessionTask {
         x
     }
 
-    /// Serves one established connection until it ends.
-    async fn serve(&mut self, conn: Connection) -> End {
+    /// Serves one established connection, to `hosts[host_index]`, until it ends.
+    async fn serve(&mut self, conn: Connection, host_index: usize) -> End {
         let Connection {
             mut read,
             write,
             mut buf,
             mut decoder,
+            response,
             ..
         } = conn;
+        // On a read-only server, look for a read-write one for as long as the connection lasts.
+        let search = (response.read_only == Some(true))
+            .then(|| read_write_search::find_read_write_server(self.cfg.hosts.clone(), host_index));
+        let read_write_found = async move {
+            match search {
+                Some(search) => search.await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(read_write_found);
         let (wtx, wrx) = mpsc::unbounded_channel::<Bytes>();
         let mut writer = tokio::spawn(connection::write_loop(write, wrx));
         let mut io = Io {
@@ -412,6 +441,13 @@ impl SessionTask {
                         break 'conn end;
                     }
                 }
+                index = &mut read_write_found, if !self.closing => {
+                    tracing::info!(
+                        server = %self.cfg.hosts[index],
+                        "found a read-write server; leaving the read-only one"
+                    );
+                    break 'conn End::ReadWriteFound(index);
+                }
                 () = &mut timer => {
                     let now = Instant::now();
                     if now >= last_recv + read_timeout {
@@ -429,7 +465,7 @@ impl SessionTask {
         };
         writer.abort();
         let err = match &end {
-            End::Lost => {
+            End::Lost | End::ReadWriteFound(_) => {
                 // Published before the failures, so a caller that gets ConnectionLoss already
                 // sees the client as disconnected.
                 self.shared.set_state(SessionState::Disconnected);

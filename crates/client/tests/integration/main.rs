@@ -8,6 +8,7 @@ mod multi;
 mod ops;
 mod pipelining;
 mod proxy;
+mod read_only;
 mod server_bugs;
 mod session;
 mod timeout_null_data;
