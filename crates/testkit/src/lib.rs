@@ -4,6 +4,9 @@
 //!   loopback port with a generated `zoo.cfg`, waits for `ruok`→`imok`, and kills it on drop.
 //! - [`shared`] keeps one server per target per test binary, so the JVM starts once.
 //! - [`raw::RawClient`] speaks the wire protocol directly (blocking), for byte-exact and abuse tests.
+//! - [`proxy::Proxy`] sits between a client and a server to drop, refuse, freeze or mute
+//!   connections; [`suite`] is the scaffolding of the suites that run the same bodies against both
+//!   targets (`both_targets!`).
 //! - [`differential`] generates seeded operation sequences, runs them on two servers and compares
 //!   the normalised outcomes.
 
@@ -13,9 +16,11 @@ pub mod ensemble;
 pub mod four_letter;
 pub mod linearizability;
 mod process;
+pub mod proxy;
 pub mod raw;
 pub mod server;
 pub mod shared;
+pub mod suite;
 pub mod target;
 
 pub use config::ServerConfig;

@@ -7,7 +7,6 @@ mod common;
 mod multi;
 mod ops;
 mod pipelining;
-mod proxy;
 mod read_only;
 mod server_bugs;
 mod session;

@@ -4,11 +4,12 @@
 //!
 //! Ferrokeeper only: the harness starts ZooKeeper standalone, not as an ensemble.
 
-use crate::common::{fk_bin, server};
-use crate::proxy::Proxy;
+use crate::common::server;
 use client::{Client, CreateOptions, Error, SessionState};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+use testkit::proxy::Proxy;
+use testkit::suite::runtime;
 use testkit::{ServerConfig, Target, TestEnsemble};
 use tokio::sync::broadcast;
 
@@ -17,14 +18,6 @@ const REACH_READ_WRITE_WITHIN: Duration = Duration::from_secs(30);
 
 /// Upper bound for each phase of a test run on the runtime, so a hang fails instead of sticking.
 const PHASE_LIMIT: Duration = Duration::from_secs(60);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
 
 async fn limited<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(PHASE_LIMIT, fut)
@@ -35,7 +28,7 @@ async fn limited<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T 
 /// A 3-member Ferrokeeper ensemble with `readonlymode.enabled`, whose member 2 is left alone
 /// (members 0 and 1 killed) and has gone read-only. `/ro` holds `v`.
 fn ensemble_with_a_read_only_survivor(rt: &tokio::runtime::Runtime) -> TestEnsemble {
-    let mut config = ServerConfig::default().with_binary(fk_bin());
+    let mut config = ServerConfig::default().with_binary(testkit::target::ferrokeeper_binary());
     config
         .extra
         .push(("readonlymode.enabled".into(), "true".into()));

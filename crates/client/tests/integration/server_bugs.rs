@@ -2,8 +2,8 @@
 //! runs on both servers with the same assertions.
 
 use crate::common::{wait_state, within, Ctx};
-use crate::proxy::Proxy;
 use client::{Client, CreateOptions, EventType, SessionState};
+use testkit::proxy::Proxy;
 
 /// A notification's header zxid is the transaction that fired it (3.9), or −1 when there is
 /// none: ZooKeeper 3.9 fires the events of a reconnect's setWatches with `NO_ZXID` (−1), since

@@ -2,13 +2,13 @@
 //! drops, refuses or freezes connections) that keep the session, its ephemerals and its watches.
 
 use crate::common::{both_targets, drain_states, eventually, wait_state, within, Ctx};
-use crate::proxy::Proxy;
 use bytes::Bytes;
 use client::{AddWatchMode, Client, CreateOptions, Error, EventType, KeeperState, SessionState};
 use jute::proto::{RequestHeader, SetWatches, SetWatches2};
 use jute::{ConnectRequest, OpCode, Reader, Record};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
+use testkit::proxy::Proxy;
 
 async fn timeout_is_negotiated_and_session_reported(ctx: Ctx) {
     let min = ctx.server.config.min_session_timeout_ms.unwrap() as u64;

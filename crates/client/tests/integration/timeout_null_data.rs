@@ -3,12 +3,12 @@
 //! data (`create`/`setData` with a null buffer, told apart from empty data on the way back).
 
 use crate::common::{both_targets, drain_states, run, wait_state, Ctx};
-use crate::proxy::Proxy;
 use bytes::Buf;
 use client::{Client, CreateOptions, Error, SessionState};
 use jute::proto::RequestHeader;
 use jute::{OpCode, Reader, Record};
 use std::time::{Duration, Instant};
+use testkit::proxy::Proxy;
 use testkit::Target;
 
 /// Long enough that the client's own silence detection (2/3 of it) cannot be what ends the

@@ -2,10 +2,10 @@
 //! compare-and-set only writes on a match.
 
 use crate::common::{both_targets, eventually, within, Ctx};
-use crate::proxy::Proxy;
 use client::CreateOptions;
 use recipes::{AtomicCounter, Error};
 use std::time::Duration;
+use testkit::proxy::Proxy;
 
 async fn concurrent_increments_add_up(ctx: Ctx) {
     const TASKS: usize = 4;

@@ -2,11 +2,11 @@
 //! expire), and an id already taken by another live session is refused.
 
 use crate::common::{both_targets, within, Ctx};
-use crate::proxy::Proxy;
 use client::Client;
 use recipes::group::Members;
 use recipes::{Error, GroupMember, GroupWatcher};
 use std::time::Duration;
+use testkit::proxy::Proxy;
 
 fn ids(m: &Members) -> Vec<&str> {
     m.keys().map(String::as_str).collect()
@@ -62,7 +62,7 @@ async fn list_follows_join_leave_and_crash(ctx: Ctx) {
         .await
         .unwrap();
     assert_eq!(ids(&m), ["a", "c"]);
-    proxy.cut_off();
+    proxy.set_blocked(true);
     let m = within("c crashed", view.wait_for(|m| !m.contains_key("c")))
         .await
         .unwrap();

@@ -3,13 +3,13 @@
 //! non-participants.
 
 use crate::common::{both_targets, eventually, within, Ctx};
-use crate::proxy::Proxy;
 use client::Client;
 use recipes::leader::{current_leader, participants};
 use recipes::LeaderLatch;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use testkit::proxy::Proxy;
 
 /// Samples every latch's flag until stopped, counting the samples with more than one leader
 /// among latches not retired (a participant is retired from the moment the test starts closing
@@ -142,7 +142,7 @@ async fn crashed_leader_is_replaced_after_expiry(ctx: Ctx) {
         .await
         .unwrap());
 
-    proxy.cut_off();
+    proxy.set_blocked(true);
     // The cut-off leader gives up leadership at the disconnect, before anyone can take over.
     eventually("leader steps down", Duration::from_secs(5), || async {
         !leader.has_leadership()
@@ -158,7 +158,7 @@ async fn crashed_leader_is_replaced_after_expiry(ctx: Ctx) {
             .map(|p| p.id),
         Some("next".to_string())
     );
-    proxy.restore();
+    proxy.set_blocked(false);
     // The crashed participant learns of the expiry and its latch ends for good.
     let err = within("old latch ends", leader.await_leadership()).await;
     assert!(
@@ -183,10 +183,10 @@ async fn leader_steps_down_while_disconnected(ctx: Ctx) {
         .unwrap();
     let mut flag = latch.leadership();
     flag.borrow_and_update();
-    proxy.cut_off();
+    proxy.set_blocked(true);
     within("step down", flag.wait_for(|l| !*l)).await.unwrap();
     assert!(!latch.has_leadership());
-    proxy.restore();
+    proxy.set_blocked(false);
     within("lead again", latch.await_leadership())
         .await
         .unwrap();

@@ -2,12 +2,12 @@
 //! holder whose session expires mid-hold), fencing tokens, timeouts.
 
 use crate::common::{both_targets, eventually, wait_state, within, Ctx};
-use crate::proxy::Proxy;
 use client::{Client, SessionState};
 use recipes::{Error, InterProcessMutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use testkit::proxy::Proxy;
 use tokio::time::Instant;
 
 /// One stay inside the critical section.
@@ -101,7 +101,7 @@ async fn contention_never_overlaps_even_when_a_holder_expires(ctx: Ctx) {
 
     // Mid-hold, the holder is cut off; it stops acting as holder from now on.
     let doomed_end = Instant::now();
-    proxy.cut_off();
+    proxy.set_blocked(true);
     within("doomed holder suspended", doomed_guard.lost_or_suspended()).await;
     log.lock().unwrap().push(Interval {
         who: "doomed".into(),
@@ -115,7 +115,7 @@ async fn contention_never_overlaps_even_when_a_holder_expires(ctx: Ctx) {
 
     // Every contender got through, so the server has expired the doomed session; its client
     // learns that only when it reaches the server again.
-    proxy.restore();
+    proxy.set_blocked(false);
     wait_state(&doomed_client, SessionState::Expired).await;
     within("doomed holder lost", doomed_guard.lost()).await;
     assert!(matches!(

@@ -9,7 +9,6 @@ mod group;
 mod leader;
 mod lock;
 mod priority_queue;
-mod proxy;
 mod queue;
 mod rwlock;
 mod selector;

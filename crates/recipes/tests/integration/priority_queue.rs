@@ -2,7 +2,6 @@
 //! priority, nothing lost or duplicated under contention or when a put's reply is lost.
 
 use crate::common::{both_targets, eventually, within, Ctx};
-use crate::proxy::Proxy;
 use client::{Client, CreateMode, CreateOptions};
 use recipes::priority_queue::{priority_of, priority_to_string};
 use recipes::DistributedPriorityQueue;
@@ -10,6 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use testkit::proxy::Proxy;
 
 /// Curator's `ItemSerializer` bytes for `items`, as a Java producer writes them.
 fn curator_bytes(items: &[&[u8]]) -> Vec<u8> {

@@ -2,12 +2,12 @@
 //! producer's items taken in order.
 
 use crate::common::{both_targets, eventually, within, Ctx};
-use crate::proxy::Proxy;
 use recipes::DistributedQueue;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use testkit::proxy::Proxy;
 
 async fn no_loss_no_duplicates(ctx: Ctx) {
     const PRODUCERS: usize = 3;

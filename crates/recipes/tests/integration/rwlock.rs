@@ -2,12 +2,12 @@
 //! writer whose session expires mid-hold), readers sharing, fairness, and downgrade.
 
 use crate::common::{both_targets, eventually, wait_state, within, Ctx};
-use crate::proxy::Proxy;
 use client::{Client, SessionState};
 use recipes::{ReadWriteLock, WriteGuard};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use testkit::proxy::Proxy;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -133,7 +133,7 @@ async fn writers_exclusive_even_when_a_holder_expires(ctx: Ctx) {
 
     // Mid-hold, the writer is cut off; it stops acting as the holder from now on.
     let doomed_end = Instant::now();
-    proxy.cut_off();
+    proxy.set_blocked(true);
     within("doomed writer suspended", doomed.lost_or_suspended()).await;
     log.lock().unwrap().push(Interval {
         who: "doomed".into(),
@@ -144,7 +144,7 @@ async fn writers_exclusive_even_when_a_holder_expires(ctx: Ctx) {
     for t in tasks {
         within("contender", t).await.unwrap();
     }
-    proxy.restore();
+    proxy.set_blocked(false);
     wait_state(&doomed_client, SessionState::Expired).await;
     assert!(doomed.release().await.is_err(), "released an expired lock");
 

@@ -3,12 +3,12 @@
 //! leadership on.
 
 use crate::common::{both_targets, eventually, within, Ctx};
-use crate::proxy::Proxy;
 use client::Client;
 use recipes::selector::{current_leader, participants, LeaderSelector, SelectorOptions};
 use recipes::Error;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use testkit::proxy::Proxy;
 use tokio::time::Instant;
 
 /// One term as its callback saw it.
@@ -178,7 +178,7 @@ async fn lost_session_interrupts_the_term(ctx: Ctx) {
     .await;
     assert!(!next.has_leadership());
 
-    proxy.cut_off();
+    proxy.set_blocked(true);
     eventually("doomed interrupted", Duration::from_secs(5), || async {
         log.lock().unwrap().iter().any(|t| t.who == "doomed")
     })
@@ -200,7 +200,7 @@ async fn lost_session_interrupts_the_term(ctx: Ctx) {
     next.close().await.unwrap();
 
     // The doomed session expired: its selector ends for good.
-    proxy.restore();
+    proxy.set_blocked(false);
     let ended = within("doomed selector ends", doomed.close()).await;
     assert!(matches!(ended, Err(Error::SessionEnded(_))), "{ended:?}");
 

@@ -2,12 +2,12 @@
 //! (including a holder whose session expires mid-hold), timeouts, several leases at once.
 
 use crate::common::{both_targets, eventually, wait_state, within, Ctx};
-use crate::proxy::Proxy;
 use client::{Client, SessionState};
 use recipes::{Error, InterProcessSemaphore};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use testkit::proxy::Proxy;
 use tokio::time::Instant;
 
 /// The most intervals that overlap at one instant.
@@ -107,7 +107,7 @@ async fn leases_never_exceed_max_even_when_a_holder_expires(ctx: Ctx) {
     assert!(doomed.is_held().await.unwrap());
 
     let doomed_end = Instant::now();
-    proxy.cut_off();
+    proxy.set_blocked(true);
     in_use.fetch_sub(1, Ordering::SeqCst);
     within("doomed holder suspended", doomed.lost_or_suspended()).await;
     log.lock().unwrap().push((doomed_start, doomed_end));
@@ -128,7 +128,7 @@ async fn leases_never_exceed_max_even_when_a_holder_expires(ctx: Ctx) {
     for lease in freed {
         lease.release().await.unwrap();
     }
-    proxy.restore();
+    proxy.set_blocked(false);
     wait_state(&doomed_client, SessionState::Expired).await;
     within("doomed lease lost", doomed.lost()).await;
 

@@ -3,7 +3,6 @@
 //! event stream always replays to the cache.
 
 use crate::common::{both_targets, eventually, wait_state, within, Ctx};
-use crate::proxy::Proxy;
 use client::{Client, CreateMode, CreateOptions, SessionState};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -11,6 +10,7 @@ use recipes::tree_cache::{CachedNode, TreeEvent};
 use recipes::{Error, TreeCache};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use testkit::proxy::Proxy;
 
 type Tree = BTreeMap<String, CachedNode>;
 
@@ -208,15 +208,15 @@ async fn rebuilt_after_reconnect_elsewhere(ctx: Ctx) {
     } else {
         &p1
     };
-    p1.cut_off();
-    p2.cut_off();
+    p1.set_blocked(true);
+    p2.set_blocked(true);
     wait_state(&zk, SessionState::Disconnected).await;
     random_changes(&writer, &root, &mut rng, 40, &mut next).await;
     let want = server_tree(&writer, &root).await;
     assert_ne!(cache.snapshot(), want, "the changes while cut off matter");
 
     // The session comes back through the other address.
-    other.restore();
+    other.set_blocked(false);
     wait_state(&zk, SessionState::Connected).await;
     assert_eq!(zk.session_id(), session);
     assert_ne!(zk.session().server.unwrap(), first, "the session moved");

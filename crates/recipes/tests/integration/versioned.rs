@@ -2,13 +2,13 @@
 //! never removes a pinned version, a crashed reader's pin goes with its session, and rollback.
 
 use crate::common::{both_targets, eventually, within, Ctx};
-use crate::proxy::Proxy;
 use client::Client;
 use recipes::versioned::ArchiveReport;
 use recipes::{Error, VersionedStore};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use testkit::proxy::Proxy;
 
 /// Version `n`'s data: the number `n`, `10 * (n % 5 + 1)` times, so a torn or mixed read shows.
 fn payload(n: u64) -> Vec<u8> {
@@ -151,7 +151,7 @@ async fn crashed_reader_pin_disappears(ctx: Ctx) {
     writer.publish(&payload(2)).await.unwrap();
     assert_eq!(writer.archive().await.unwrap().pinned, [1]);
 
-    proxy.cut_off();
+    proxy.set_blocked(true);
     eventually("crashed pin released", Duration::from_secs(10), || async {
         writer.readers(1).await.unwrap() == 0
     })
