@@ -353,7 +353,7 @@ fn read_only_mode_serves_reads_to_clients_that_allow_it_while_the_quorum_is_gone
     let reply = ro.get_data("/ro", false).expect("get");
     assert_eq!(reply.header.err, 0);
     let data: jute::proto::GetDataResponse = reply.decode().expect("decode");
-    assert_eq!(&data.data[..], b"v");
+    assert_eq!(data.data.as_deref(), Some(&b"v"[..]));
     let refused = ro.create("/nope", b"", 0).expect("create reply");
     assert_eq!(refused.header.err, jute::ErrorCode::NotReadOnly as i32);
     let reply = ro

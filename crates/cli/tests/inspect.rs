@@ -124,11 +124,13 @@ struct Written {
     seq_path: String,
     /// The live stats of the nodes the snapshot must show.
     stats: Vec<(String, Stat)>,
-    /// czxids of `/inspect`, the sequential node, the multi's node, `/inspect/gone`, the ephemeral.
+    /// czxids of `/inspect`, the sequential node, the multi's node, `/inspect/gone`, the node
+    /// with null data, the ephemeral.
     top: i64,
     seq: i64,
     multi: i64,
     gone: i64,
+    null: i64,
     ephemeral: i64,
 }
 
@@ -157,6 +159,9 @@ fn write_standalone() -> Written {
         .create("/inspect/gone", b"", &persistent())
         .expect("create");
     zk.delete("/inspect/gone", None).expect("delete");
+    let (_, null) = zk
+        .create_opt("/inspect/null", None, &persistent())
+        .expect("create with null data");
     // A session that stays open until the kill, so its ephemeral is in the snapshot.
     let mut raw = RawClient::connect(server.addr(), 30_000).expect("raw connect");
     let reply = raw
@@ -189,6 +194,7 @@ fn write_standalone() -> Written {
         seq: seq.czxid,
         multi,
         gone: gone.czxid,
+        null: null.czxid,
         ephemeral,
     }
 }
@@ -234,6 +240,12 @@ fn standalone_log_and_snapshot_show_what_was_written() {
         .collect();
     assert_eq!(deletes.len(), 1, "{out}");
     assert!(logged_zxids(deletes[0])[0] > w.gone as u64);
+    // Null data prints as a bare null, apart from empty data ('').
+    let null = record_line(&out, w.null);
+    assert!(
+        null.ends_with("/inspect/null dataLength=0 acl=1 mode=PERSISTENT data=null"),
+        "{null}"
+    );
     let eph = record_line(&out, w.ephemeral);
     assert!(
         eph.contains(&format!("session {:#x} ", w.ephemeral_session)),
@@ -251,6 +263,13 @@ fn standalone_log_and_snapshot_show_what_was_written() {
     assert!(w.seq_path.starts_with("/inspect/seq-") && w.seq_path.len() > "/inspect/seq-".len());
     let m1 = node_line(&out, "/inspect/m1").unwrap_or_default();
     assert!(m1.ends_with(" data='multi-data'"), "{m1}");
+    let null = node_line(&out, "/inspect/null").unwrap_or_default();
+    assert!(
+        null.contains(" dataLength=0 ") && null.ends_with(" data=null"),
+        "{null}"
+    );
+    let built_in = node_line(&out, "/zookeeper").unwrap_or_default();
+    assert!(built_in.ends_with(" data=''"), "empty data: {built_in}");
     assert!(
         node_line(&out, "/inspect/gone").is_none(),
         "deleted node in tree:\n{out}"

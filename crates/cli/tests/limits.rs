@@ -33,7 +33,7 @@ impl Bystander {
             .expect("bystander lost its connection");
         assert_eq!(reply.header.err, 0);
         let data: jute::proto::GetDataResponse = reply.decode().unwrap();
-        assert_eq!(&data.data[..], b"intact");
+        assert_eq!(data.data.as_deref(), Some(&b"intact"[..]));
         assert_eq!(
             testkit::four_letter::send(addr, "ruok", Duration::from_secs(5)).unwrap(),
             "imok",

@@ -138,6 +138,16 @@ impl Client {
         self.block_on(self.c().create(path, data, options))
     }
 
+    /// See [`crate::Client::create_opt`] (`None`: null data).
+    pub fn create_opt(
+        &self,
+        path: &str,
+        data: Option<&[u8]>,
+        options: &CreateOptions,
+    ) -> Result<(String, Stat), Error> {
+        self.block_on(self.c().create_opt(path, data, options))
+    }
+
     /// See [`crate::Client::delete`].
     pub fn delete(&self, path: &str, version: Option<i32>) -> Result<(), Error> {
         self.block_on(self.c().delete(path, version))
@@ -161,6 +171,19 @@ impl Client {
     /// See [`crate::Client::get_data_w`].
     pub fn get_data_w(&self, path: &str) -> Result<(Vec<u8>, Stat, WatchFuture), Error> {
         self.block_on(self.c().get_data_w(path))
+    }
+
+    /// See [`crate::Client::get_data_opt`] (null data reads as `None`).
+    pub fn get_data_opt(&self, path: &str) -> Result<(Option<Vec<u8>>, Stat), Error> {
+        self.block_on(self.c().get_data_opt(path))
+    }
+
+    /// See [`crate::Client::get_data_opt_w`].
+    pub fn get_data_opt_w(
+        &self,
+        path: &str,
+    ) -> Result<(Option<Vec<u8>>, Stat, WatchFuture), Error> {
+        self.block_on(self.c().get_data_opt_w(path))
     }
 
     /// See [`crate::Client::set_data`].

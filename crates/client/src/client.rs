@@ -13,7 +13,6 @@ use bytes::{Bytes, BytesMut};
 use jute::proto::*;
 use jute::{
     Acl, AddWatchMode, ClientInfo, CreateOp, OpCode, Reader, Record, Request, Stat, WatcherType,
-    Writer,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -197,7 +196,7 @@ impl Client {
         data: &[u8],
         options: &CreateOptions,
     ) -> Result<(String, Stat), Error> {
-        let op = create_op(&self.inner.chroot, path, data, options)?;
+        let op = create_op(&self.inner.chroot, path, Some(data), options)?;
         let body = self.call(&Request::Create(op), None).await?;
         let resp = decode::<Create2Response>(body)?;
         Ok((self.inner.chroot.strip(&resp.path), resp.stat))
@@ -212,17 +211,8 @@ impl Client {
         data: Option<&[u8]>,
         options: &CreateOptions,
     ) -> Result<(String, Stat), Error> {
-        let op = create_op(&self.inner.chroot, path, data.unwrap_or_default(), options)?;
-        let encode = |b: &mut BytesMut| {
-            op.path.encode(b);
-            b.write_buffer_opt(data);
-            op.acl.encode(b);
-            op.flags.encode(b);
-            if op.op == OpCode::CreateTtl {
-                op.ttl.encode(b);
-            }
-        };
-        let body = self.call_encoded(op.op, encode, None).await?;
+        let op = create_op(&self.inner.chroot, path, data, options)?;
+        let body = self.call(&Request::Create(op), None).await?;
         let resp = decode::<Create2Response>(body)?;
         Ok((self.inner.chroot.strip(&resp.path), resp.stat))
     }
@@ -273,7 +263,7 @@ impl Client {
             watch: false,
         });
         let resp = decode::<GetDataResponse>(self.call(&req, None).await?)?;
-        Ok((resp.data.to_vec(), resp.stat))
+        Ok((resp.data.unwrap_or_default().to_vec(), resp.stat))
     }
 
     /// Like [`Client::get_data`], but tells null data (`None`, from a create or set with null
@@ -284,21 +274,29 @@ impl Client {
             path: self.server_path(path)?,
             watch: false,
         });
-        let mut r = Reader::new(self.call(&req, None).await?);
-        let data = r.read_buffer_opt()?;
-        let stat = Stat::decode(&mut r)?;
-        Ok((data.map(|d| d.to_vec()), stat))
+        let resp = decode::<GetDataResponse>(self.call(&req, None).await?)?;
+        Ok((resp.data.map(|d| d.to_vec()), resp.stat))
     }
 
     /// Like [`Client::get_data`], and watches the node for a data change or its deletion.
     pub async fn get_data_w(&self, path: &str) -> Result<(Vec<u8>, Stat, WatchFuture), Error> {
+        let (data, stat, watch) = self.get_data_opt_w(path).await?;
+        Ok((data.unwrap_or_default(), stat, watch))
+    }
+
+    /// Like [`Client::get_data_opt`] (null data reads as `None`), and watches the node for a
+    /// data change or its deletion.
+    pub async fn get_data_opt_w(
+        &self,
+        path: &str,
+    ) -> Result<(Option<Vec<u8>>, Stat, WatchFuture), Error> {
         let (reg, watch) = self.one_shot(OneShotKind::Data, path)?;
         let req = Request::GetData(GetDataRequest {
             path: self.server_path(path)?,
             watch: true,
         });
         let resp = decode::<GetDataResponse>(self.call(&req, Some(reg)).await?)?;
-        Ok((resp.data.to_vec(), resp.stat, watch))
+        Ok((resp.data.map(|d| d.to_vec()), resp.stat, watch))
     }
 
     /// Replaces the node's data if its version matches (`None`: any version).
@@ -308,12 +306,7 @@ impl Client {
         data: &[u8],
         version: Option<i32>,
     ) -> Result<Stat, Error> {
-        let req = Request::SetData(SetDataRequest {
-            path: self.server_path(path)?,
-            data: Bytes::copy_from_slice(data),
-            version: version.unwrap_or(-1),
-        });
-        Ok(decode::<SetDataResponse>(self.call(&req, None).await?)?.stat)
+        self.set_data_opt(path, Some(data), version).await
     }
 
     /// Like [`Client::set_data`], but `None` sets null data (buffer length −1 on the wire), as
@@ -324,15 +317,12 @@ impl Client {
         data: Option<&[u8]>,
         version: Option<i32>,
     ) -> Result<Stat, Error> {
-        let server_path = self.server_path(path)?;
-        let version = version.unwrap_or(-1);
-        let encode = |b: &mut BytesMut| {
-            server_path.encode(b);
-            b.write_buffer_opt(data);
-            version.encode(b);
-        };
-        let body = self.call_encoded(OpCode::SetData, encode, None).await?;
-        Ok(decode::<SetDataResponse>(body)?.stat)
+        let req = Request::SetData(SetDataRequest {
+            path: self.server_path(path)?,
+            data: data.map(Bytes::copy_from_slice),
+            version: version.unwrap_or(-1),
+        });
+        Ok(decode::<SetDataResponse>(self.call(&req, None).await?)?.stat)
     }
 
     /// The node's ACL and stat.
@@ -580,7 +570,7 @@ impl Client {
 pub(crate) fn create_op(
     chroot: &Chroot,
     path: &str,
-    data: &[u8],
+    data: Option<&[u8]>,
     options: &CreateOptions,
 ) -> Result<CreateOp, Error> {
     validate(path, options.mode().is_sequential())?;
@@ -588,7 +578,7 @@ pub(crate) fn create_op(
     Ok(CreateOp {
         op,
         path: chroot.prepend(path),
-        data: Bytes::copy_from_slice(data),
+        data: data.map(Bytes::copy_from_slice),
         acl: options.acl().to_vec(),
         flags: options.mode().flags(),
         ttl,

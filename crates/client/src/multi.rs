@@ -102,7 +102,8 @@ impl MultiBuilder {
 
     /// Adds a create (every mode; containers and TTL modes use their own op codes).
     pub fn create(self, path: &str, data: &[u8], options: &CreateOptions) -> MultiBuilder {
-        let op = create_op(self.client.chroot_ref(), path, data, options).map(MultiOp::Create);
+        let op =
+            create_op(self.client.chroot_ref(), path, Some(data), options).map(MultiOp::Create);
         self.push(op)
     }
 
@@ -122,7 +123,7 @@ impl MultiBuilder {
         let op = self.client.server_path(path).map(|path| {
             MultiOp::SetData(SetDataRequest {
                 path,
-                data: Bytes::copy_from_slice(data),
+                data: Some(Bytes::copy_from_slice(data)),
                 version: version.unwrap_or(-1),
             })
         });
@@ -297,7 +298,7 @@ impl MultiReadBuilder {
             .map(|r| {
                 Ok(match r {
                     MultiResult::GetData { data, stat } => Ok(ReadResult::Data {
-                        data: data.to_vec(),
+                        data: data.unwrap_or_default().to_vec(),
                         stat,
                     }),
                     MultiResult::GetChildren { children } => Ok(ReadResult::Children { children }),

@@ -139,7 +139,8 @@ impl Reader {
         Ok(self.read_len()?.map(|n| self.buf.split_to(n)))
     }
 
-    /// A `buffer`; null decodes as empty, as ZooKeeper's server treats it.
+    /// A `buffer` whose null carries no meaning of its own (tokens, passwords); null decodes as
+    /// empty. Znode data keeps null apart: see [`Reader::read_buffer_opt`].
     pub fn read_buffer(&mut self) -> Result<Bytes, DecodeError> {
         Ok(self.read_buffer_opt()?.unwrap_or_default())
     }

@@ -139,8 +139,8 @@ pub enum MultiResult {
     },
     /// A `multiRead` getData.
     GetData {
-        /// The node's data.
-        data: Bytes,
+        /// The node's data; `None` for null data.
+        data: Option<Bytes>,
         /// The node's stat.
         stat: Stat,
     },
@@ -247,7 +247,7 @@ pub fn decode_multi_response(r: &mut Reader) -> Result<Vec<MultiResult>, DecodeE
                 children: Vec::<String>::decode(r)?,
             },
             OpCode::GetData => MultiResult::GetData {
-                data: Bytes::decode(r)?,
+                data: Option::<Bytes>::decode(r)?,
                 stat: Stat::decode(r)?,
             },
             OpCode::Error => {

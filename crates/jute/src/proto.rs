@@ -27,24 +27,27 @@ record! {
     GetDataRequest { path: String, watch: bool }
 }
 record! {
-    /// Reply to `getData`, and the body of a `reconfig` reply.
-    GetDataResponse { data: Bytes, stat: Stat }
+    /// Reply to `getData`, and the body of a `reconfig` reply. `data` is `None` for a node
+    /// created or set with null data (ZooKeeper answers length −1 then, not an empty buffer).
+    GetDataResponse { data: Option<Bytes>, stat: Stat }
 }
 record! {
-    /// `setData` (op 5). `version` −1 matches any version.
-    SetDataRequest { path: String, data: Bytes, version: i32 }
+    /// `setData` (op 5). `version` −1 matches any version; `data` `None` is null data.
+    SetDataRequest { path: String, data: Option<Bytes>, version: i32 }
 }
 record! {
     /// Reply to `setData` (and, in principle, to a `check` outside a multi).
     SetDataResponse { stat: Stat }
 }
 record! {
-    /// `create` (1), `create2` (15) and `createContainer` (19). `flags` is the `CreateMode`.
-    CreateRequest { path: String, data: Bytes, acl: Vec<Acl>, flags: i32 }
+    /// `create` (1), `create2` (15) and `createContainer` (19). `flags` is the `CreateMode`;
+    /// `data` `None` is null data.
+    CreateRequest { path: String, data: Option<Bytes>, acl: Vec<Acl>, flags: i32 }
 }
 record! {
-    /// `createTTL` (op 21): a create with a time to live in milliseconds.
-    CreateTtlRequest { path: String, data: Bytes, acl: Vec<Acl>, flags: i32, ttl: i64 }
+    /// `createTTL` (op 21): a create with a time to live in milliseconds; `data` `None` is null
+    /// data.
+    CreateTtlRequest { path: String, data: Option<Bytes>, acl: Vec<Acl>, flags: i32, ttl: i64 }
 }
 record! {
     /// Reply to plain `create`.

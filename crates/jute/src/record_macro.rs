@@ -39,6 +39,17 @@ impl Record for Bytes {
     }
 }
 
+/// Znode data: `None` is a null buffer (length −1), which ZooKeeper stores and answers as null,
+/// apart from empty data.
+impl Record for Option<Bytes> {
+    fn encode(&self, out: &mut BytesMut) {
+        out.write_buffer_opt(self.as_deref());
+    }
+    fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+        r.read_buffer_opt()
+    }
+}
+
 impl Record for String {
     fn encode(&self, out: &mut BytesMut) {
         out.write_string(self);

@@ -14,8 +14,8 @@ pub struct CreateOp {
     pub op: OpCode,
     /// The path to create (the parent of a sequential node plus a prefix).
     pub path: String,
-    /// The node's data.
-    pub data: Bytes,
+    /// The node's data; `None` is null data (length −1 on the wire), kept apart from empty.
+    pub data: Option<Bytes>,
     /// The node's ACL.
     pub acl: Vec<Acl>,
     /// The `CreateMode` flag.

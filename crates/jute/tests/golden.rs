@@ -553,7 +553,7 @@ fn create_persistent() {
     let c = create(req);
     assert_eq!(c.op, OpCode::Create);
     assert_eq!(c.path, "/golden/persistent");
-    assert_eq!(c.data, Bytes::from_static(b"payload"));
+    assert_eq!(c.data, Some(Bytes::from_static(b"payload")));
     assert_eq!(c.acl, open_acl());
     assert_eq!(c.flags, 0);
     ok(header);
@@ -657,7 +657,7 @@ fn get_data() {
     let Reply::GetData(r) = body else {
         panic!("{body:?}")
     };
-    assert_eq!(r.data, Bytes::from_static(b"hello"));
+    assert_eq!(r.data, Some(Bytes::from_static(b"hello")));
     assert_eq!(r.stat.data_length, 5);
     assert_eq!(r.stat.version, 0);
     assert!(r.stat.czxid <= header.zxid);
@@ -671,7 +671,7 @@ fn set_data() {
         req,
         &Request::SetData(SetDataRequest {
             path: "/golden/data".into(),
-            data: Bytes::from_static(b"world"),
+            data: Some(Bytes::from_static(b"world")),
             version: 0
         })
     );
@@ -970,7 +970,7 @@ fn multi_read_mixes_results_and_errors() {
     };
     assert_eq!(results.len(), 3);
     assert!(
-        matches!(&results[0], MultiResult::GetData { data, stat } if &data[..] == b"world" && stat.data_length == 5)
+        matches!(&results[0], MultiResult::GetData { data: Some(data), stat } if &data[..] == b"world" && stat.data_length == 5)
     );
     assert!(
         matches!(&results[1], MultiResult::GetChildren { children } if sorted(children.clone()) == vec!["a", "b"])

@@ -4,7 +4,9 @@ mod common;
 
 use common::*;
 use jute::proto::*;
-use jute::{Acl, ClientInfo, Id, Record, Stat};
+use jute::{
+    Acl, ClientInfo, CreateOp, Id, MultiOp, MultiResult, OpCode, Reader, Record, Request, Stat,
+};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -60,13 +62,13 @@ proptest! {
     }
 
     #[test]
-    fn get_data_response_roundtrips(v in arb!(GetDataResponse { data: bytes(), stat: stat() })) {
+    fn get_data_response_roundtrips(v in arb!(GetDataResponse { data: data(), stat: stat() })) {
         roundtrip(&v)?;
     }
 
     #[test]
     fn set_data_request_roundtrips(
-        v in arb!(SetDataRequest { path: string(), data: bytes(), version: any::<i32>() })
+        v in arb!(SetDataRequest { path: string(), data: data(), version: any::<i32>() })
     ) {
         roundtrip(&v)?;
     }
@@ -78,7 +80,7 @@ proptest! {
 
     #[test]
     fn create_request_roundtrips(
-        v in arb!(CreateRequest { path: string(), data: bytes(), acl: acls(), flags: any::<i32>() })
+        v in arb!(CreateRequest { path: string(), data: data(), acl: acls(), flags: any::<i32>() })
     ) {
         roundtrip(&v)?;
     }
@@ -86,7 +88,7 @@ proptest! {
     #[test]
     fn create_ttl_request_roundtrips(
         v in arb!(CreateTtlRequest {
-            path: string(), data: bytes(), acl: acls(), flags: any::<i32>(), ttl: any::<i64>()
+            path: string(), data: data(), acl: acls(), flags: any::<i32>(), ttl: any::<i64>()
         })
     ) {
         roundtrip(&v)?;
@@ -346,7 +348,7 @@ fn primitives_are_big_endian_and_length_prefixed() {
 }
 
 #[test]
-fn null_string_and_buffer_decode_as_empty() {
+fn null_string_decodes_as_empty_and_null_data_stays_null() {
     // ustring -1, buffer -1, int version
     let body = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 3];
     let req = SetDataRequest::from_bytes(bytes::Bytes::copy_from_slice(&body)).unwrap();
@@ -354,10 +356,81 @@ fn null_string_and_buffer_decode_as_empty() {
         req,
         SetDataRequest {
             path: String::new(),
-            data: bytes::Bytes::new(),
+            data: None,
             version: 3
         }
     );
+}
+
+/// ZooKeeper keeps null znode data apart from empty data: every record carrying node data
+/// writes null as length −1 and empty as length 0, and reads each back as it was.
+#[test]
+fn null_and_empty_data_round_trip_apart() {
+    let null_len = [0xff, 0xff, 0xff, 0xff];
+    let empty_len = [0, 0, 0, 0];
+    for (data, len) in [(None, null_len), (Some(bytes::Bytes::new()), empty_len)] {
+        let set = SetDataRequest {
+            path: "/a".into(),
+            data: data.clone(),
+            version: -1,
+        };
+        let wire = set.to_bytes();
+        assert_eq!(&wire[6..10], &len, "setData data length");
+        assert_eq!(SetDataRequest::from_bytes(wire).unwrap(), set);
+
+        let create = CreateRequest {
+            path: "/a".into(),
+            data: data.clone(),
+            acl: Acl::open_unsafe(),
+            flags: 0,
+        };
+        let wire = create.to_bytes();
+        assert_eq!(&wire[6..10], &len, "create data length");
+        assert_eq!(CreateRequest::from_bytes(wire).unwrap(), create);
+
+        let ttl = CreateTtlRequest {
+            path: "/a".into(),
+            data: data.clone(),
+            acl: Acl::open_unsafe(),
+            flags: 5,
+            ttl: 100,
+        };
+        assert_eq!(CreateTtlRequest::from_bytes(ttl.to_bytes()).unwrap(), ttl);
+
+        let reply = GetDataResponse {
+            data: data.clone(),
+            stat: Stat::default(),
+        };
+        let wire = reply.to_bytes();
+        assert_eq!(&wire[..4], &len, "getData reply data length");
+        assert_eq!(GetDataResponse::from_bytes(wire).unwrap(), reply);
+
+        let ops = vec![
+            MultiOp::Create(CreateOp {
+                op: OpCode::Create2,
+                path: "/a".into(),
+                data: data.clone(),
+                acl: Acl::open_unsafe(),
+                flags: 0,
+                ttl: 0,
+            }),
+            MultiOp::SetData(set.clone()),
+        ];
+        let request = Request::Multi(ops);
+        let mut wire = bytes::BytesMut::new();
+        request.encode(&mut wire);
+        let mut r = Reader::new(wire.freeze());
+        assert_eq!(Request::decode(OpCode::Multi, &mut r).unwrap(), request);
+
+        let results = vec![MultiResult::GetData {
+            data: data.clone(),
+            stat: Stat::default(),
+        }];
+        let mut wire = bytes::BytesMut::new();
+        jute::multi::encode_multi_response(&results, &mut wire);
+        let mut r = Reader::new(wire.freeze());
+        assert_eq!(jute::multi::decode_multi_response(&mut r).unwrap(), results);
+    }
 }
 
 #[test]

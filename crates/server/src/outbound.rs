@@ -85,7 +85,8 @@ pub enum ReplyBody {
     Empty,
     Stat(Stat),
     Data {
-        data: Bytes,
+        /// `None` for a node holding null data: answered as a null buffer, as ZooKeeper does.
+        data: Option<Bytes>,
         stat: Stat,
     },
     Children(Vec<String>),

@@ -8,14 +8,34 @@ use jute::proto::*;
 use jute::{Acl, ConnectRequest, CreateOp, OpCode, Record, Request};
 
 fn create(path: &str, data: &[u8], flags: i32) -> Request {
+    create_opt(path, Some(Bytes::copy_from_slice(data)), flags)
+}
+
+/// `data` `None` creates with null data (buffer length −1), which must come back null.
+fn create_opt(path: &str, data: Option<Bytes>, flags: i32) -> Request {
     Request::Create(CreateOp {
         op: OpCode::Create,
         path: path.to_owned(),
-        data: Bytes::copy_from_slice(data),
+        data,
         acl: Acl::open_unsafe(),
         flags,
         ttl: 0,
     })
+}
+
+/// The data `getData` answers for `path`: `None` for null data.
+async fn data_of(c: &mut RawClient, xid: i32, path: &str) -> Option<Bytes> {
+    let (h, mut body) = c
+        .call(
+            xid,
+            &Request::GetData(GetDataRequest {
+                path: path.into(),
+                watch: false,
+            }),
+        )
+        .await;
+    assert_eq!(h.err, 0, "{path} lost");
+    GetDataResponse::decode(&mut body).unwrap().data
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,7 +47,7 @@ async fn writes_and_sessions_survive_a_restart() {
         2,
         &Request::SetData(SetDataRequest {
             path: "/durable".into(),
-            data: Bytes::from_static(b"v2"),
+            data: Some(Bytes::from_static(b"v2")),
             version: 0,
         }),
     )
@@ -40,6 +60,8 @@ async fn writes_and_sessions_survive_a_restart() {
         c.recv().await;
     }
     c.call(3, &create("/eph", b"", 1)).await;
+    c.call(5, &create_opt("/null", None, 0)).await;
+    c.call(6, &create("/empty", b"", 0)).await;
     let (last, _) = c
         .call(
             4,
@@ -80,7 +102,10 @@ async fn writes_and_sessions_survive_a_restart() {
         .await;
     assert_eq!(h.err, 0);
     let got = GetDataResponse::decode(&mut body).unwrap();
-    assert_eq!((&got.data[..], got.stat.version), (&b"v2"[..], 1));
+    assert_eq!(
+        (got.data.as_deref().unwrap(), got.stat.version),
+        (&b"v2"[..], 1)
+    );
     let (h, mut body) = c
         .call(
             2,
@@ -115,6 +140,8 @@ async fn writes_and_sessions_survive_a_restart() {
             .ephemeral_owner,
         session_id
     );
+    assert_eq!(data_of(&mut c, 5, "/null").await, None, "null stays null");
+    assert_eq!(data_of(&mut c, 6, "/empty").await, Some(Bytes::new()));
     // New writes continue after the recovered zxid.
     let (h, _) = c.call(4, &create("/after", b"", 0)).await;
     assert!(h.zxid > last.zxid);
@@ -134,12 +161,17 @@ async fn restart_loads_the_latest_snapshot_plus_the_log_after_it() {
     let cfg = "snapCount=100\n";
     let (server, dir) = start(cfg).await;
     let mut c = RawClient::connect(server.local_addr).await;
+    // Null data in a snapshot (created first) and in the log after it (created last).
+    let (h, _) = c.call(10_000, &create_opt("/null-early", None, 0)).await;
+    assert_eq!(h.err, 0);
     for i in 0..1_000 {
         let (h, _) = c
             .call(i, &create(&format!("/s{i}"), format!("{i}").as_bytes(), 0))
             .await;
         assert_eq!(h.err, 0);
     }
+    let (h, _) = c.call(10_001, &create_opt("/null-late", None, 0)).await;
+    assert_eq!(h.err, 0);
     // Snapshots are written in the background; give the last one a moment.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while snapshot_files(dir.path()).is_empty() && std::time::Instant::now() < deadline {
@@ -169,10 +201,12 @@ async fn restart_loads_the_latest_snapshot_plus_the_log_after_it() {
             .await;
         assert_eq!(h.err, 0, "/s{i} lost");
         assert_eq!(
-            GetDataResponse::decode(&mut body).unwrap().data,
-            format!("{i}").as_bytes()
+            GetDataResponse::decode(&mut body).unwrap().data.as_deref(),
+            Some(format!("{i}").as_bytes())
         );
     }
+    assert_eq!(data_of(&mut c, 10_000, "/null-early").await, None);
+    assert_eq!(data_of(&mut c, 10_001, "/null-late").await, None);
     let (h, mut body) = c
         .call(
             5,
@@ -180,12 +214,12 @@ async fn restart_loads_the_latest_snapshot_plus_the_log_after_it() {
         )
         .await;
     assert_eq!(h.err, 0);
-    // 1,000 nodes plus /zookeeper, /zookeeper/quota and /zookeeper/config.
+    // 1,000 nodes, the two null ones, /zookeeper, /zookeeper/quota and /zookeeper/config.
     assert_eq!(
         GetAllChildrenNumberResponse::decode(&mut body)
             .unwrap()
             .total_number,
-        1_003
+        1_005
     );
     drop(c);
     server.shutdown();

@@ -11,7 +11,7 @@ fn create(path: &str, data: &[u8], flags: i32) -> Request {
     Request::Create(CreateOp {
         op: OpCode::Create,
         path: path.to_owned(),
-        data: Bytes::copy_from_slice(data),
+        data: Some(Bytes::copy_from_slice(data)),
         acl: Acl::open_unsafe(),
         flags,
         ttl: 0,
@@ -28,7 +28,7 @@ fn get(path: &str, watch: bool) -> Request {
 fn set(path: &str, data: &[u8]) -> Request {
     Request::SetData(SetDataRequest {
         path: path.to_owned(),
-        data: Bytes::copy_from_slice(data),
+        data: Some(Bytes::copy_from_slice(data)),
         version: -1,
     })
 }
@@ -61,7 +61,7 @@ async fn pipelined_writes_and_reads_answer_in_order_and_reads_see_own_writes() {
         };
         assert_eq!((header.xid, header.err), (2 * i + 1, 0));
         let data = GetDataResponse::decode(&mut body).unwrap();
-        assert_eq!(&data.data[..], format!("v{i}").as_bytes());
+        assert_eq!(data.data.as_deref().unwrap(), format!("v{i}").as_bytes());
         assert_eq!(
             data.stat.czxid, last_zxid,
             "the read saw its session's write"
@@ -95,7 +95,14 @@ async fn watch_event_arrives_before_the_read_that_follows_the_change() {
         panic!("expected the reply")
     };
     assert_eq!(header.xid, 2);
-    assert_eq!(&GetDataResponse::decode(&mut body).unwrap().data[..], b"b");
+    assert_eq!(
+        GetDataResponse::decode(&mut body)
+            .unwrap()
+            .data
+            .as_deref()
+            .unwrap(),
+        b"b"
+    );
     // One-shot: a second change fires nothing; the next message is the next reply.
     writer.call(3, &set("/w", b"c")).await;
     let (h, _) = watcher
@@ -244,7 +251,11 @@ async fn oversized_and_malformed_frames_close_only_their_connection() {
     let (h, mut body) = good.call(2, &get("/keep", false)).await;
     assert_eq!(h.err, 0);
     assert_eq!(
-        &GetDataResponse::decode(&mut body).unwrap().data[..],
+        GetDataResponse::decode(&mut body)
+            .unwrap()
+            .data
+            .as_deref()
+            .unwrap(),
         b"safe"
     );
     server.shutdown();
@@ -271,7 +282,14 @@ async fn a_client_that_never_reads_does_not_delay_others() {
         assert_eq!(h.err, 0);
         let (h, mut body) = other.call(2 * i + 1, &get(&path, false)).await;
         assert_eq!(h.err, 0);
-        assert_eq!(&GetDataResponse::decode(&mut body).unwrap().data[..], b"x");
+        assert_eq!(
+            GetDataResponse::decode(&mut body)
+                .unwrap()
+                .data
+                .as_deref()
+                .unwrap(),
+            b"x"
+        );
     }
     // The server never takes more than globalOutstandingLimit requests off this connection.
     let mut peak = 0;
@@ -313,4 +331,68 @@ async fn a_second_server_cannot_open_the_same_data_directory() {
     // Dropping the first server releases the lock.
     let again = server::start(config).await.expect("lock released");
     again.shutdown();
+}
+
+/// Null data (a create or setData with a null buffer) is answered as a null buffer, apart from
+/// empty data, by getData and by a multiRead's getData, as ZooKeeper does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn null_data_is_answered_as_null_by_get_data_and_multi_read() {
+    let (server, _dir) = start("").await;
+    let mut c = RawClient::connect(server.local_addr).await;
+    let null_create = Request::Create(CreateOp {
+        op: OpCode::Create,
+        path: "/null".into(),
+        data: None,
+        acl: Acl::open_unsafe(),
+        flags: 0,
+        ttl: 0,
+    });
+    assert_eq!(c.call(1, &null_create).await.0.err, 0);
+    assert_eq!(c.call(2, &create("/empty", b"", 0)).await.0.err, 0);
+    let (h, mut body) = c.call(3, &get("/null", false)).await;
+    assert_eq!(h.err, 0);
+    let reply = GetDataResponse::decode(&mut body).unwrap();
+    assert_eq!((reply.data, reply.stat.data_length), (None, 0));
+    let (_, mut body) = c.call(4, &get("/empty", false)).await;
+    assert_eq!(
+        GetDataResponse::decode(&mut body).unwrap().data,
+        Some(Bytes::new())
+    );
+
+    let read = |path: &str| {
+        jute::MultiOp::GetData(GetDataRequest {
+            path: path.into(),
+            watch: false,
+        })
+    };
+    let (h, mut body) = c
+        .call(5, &Request::MultiRead(vec![read("/null"), read("/empty")]))
+        .await;
+    assert_eq!(h.err, 0);
+    let data: Vec<Option<Bytes>> = jute::multi::decode_multi_response(&mut body)
+        .unwrap()
+        .into_iter()
+        .map(|r| match r {
+            jute::MultiResult::GetData { data, .. } => data,
+            other => panic!("not a getData result: {other:?}"),
+        })
+        .collect();
+    assert_eq!(data, [None, Some(Bytes::new())]);
+
+    // A null setData makes empty data null; a non-null one makes it data again.
+    let set_null = Request::SetData(SetDataRequest {
+        path: "/empty".into(),
+        data: None,
+        version: -1,
+    });
+    assert_eq!(c.call(6, &set_null).await.0.err, 0);
+    assert_eq!(c.call(7, &set("/null", b"")).await.0.err, 0);
+    let (_, mut body) = c.call(8, &get("/empty", false)).await;
+    assert_eq!(GetDataResponse::decode(&mut body).unwrap().data, None);
+    let (_, mut body) = c.call(9, &get("/null", false)).await;
+    assert_eq!(
+        GetDataResponse::decode(&mut body).unwrap().data,
+        Some(Bytes::new())
+    );
+    server.shutdown();
 }

@@ -51,7 +51,7 @@ pub enum Command {
         ttl: Option<i64>,
         /// The node.
         path: String,
-        /// Its data; zkCli creates without data when none is given.
+        /// Its data; without it zkCli creates the node with null data.
         data: Option<String>,
         /// Its ACL in zkCli's `scheme:id:perms,...` form; open by default.
         acl: Option<String>,

@@ -193,13 +193,18 @@ impl Shell {
                 let zk = self.client()?;
                 let k = |e| ShellError::keeper(e, &path);
                 let (data, st) = if watch {
-                    let (d, s, w) = zk.get_data_w(&path).map_err(k)?;
+                    let (d, s, w) = zk.get_data_opt_w(&path).map_err(k)?;
                     self.spawn_watch(w);
                     (d, s)
                 } else {
-                    zk.get_data(&path).map_err(k)?
+                    zk.get_data_opt(&path).map_err(k)?
                 };
-                self.out(&format!("{}\n", String::from_utf8_lossy(&data)))?;
+                // zkCli prints null data as the word `null`, empty data as an empty line.
+                let shown = data.map_or_else(
+                    || "null".into(),
+                    |d| String::from_utf8_lossy(&d).into_owned(),
+                );
+                self.out(&format!("{shown}\n"))?;
                 if stat {
                     self.out(&format::stat(&st))?;
                 }
@@ -222,10 +227,10 @@ impl Shell {
                     Some(ms) => CreateOptions::new(mode, acl).with_ttl(mode, ms),
                     None => CreateOptions::new(mode, acl),
                 };
-                let data = data.unwrap_or_default();
+                // Without data, zkCli creates the node with null data (not empty).
                 let (created, _) = self
                     .client()?
-                    .create(&path, data.as_bytes(), &options)
+                    .create_opt(&path, data.as_deref().map(str::as_bytes), &options)
                     .map_err(|e| ShellError::keeper(e, &path))?;
                 self.err(&format!("Created {created}\n"))?;
             }

@@ -231,7 +231,7 @@ impl RawClient {
     pub fn create(&mut self, path: &str, data: &[u8], flags: i32) -> Result<Reply, RawError> {
         let req = jute::proto::CreateRequest {
             path: path.into(),
-            data: Bytes::copy_from_slice(data),
+            data: Some(Bytes::copy_from_slice(data)),
             acl: jute::Acl::open_unsafe(),
             flags,
         };
@@ -260,7 +260,7 @@ impl RawClient {
     pub fn set_data(&mut self, path: &str, data: &[u8], version: i32) -> Result<Reply, RawError> {
         let req = jute::proto::SetDataRequest {
             path: path.into(),
-            data: Bytes::copy_from_slice(data),
+            data: Some(Bytes::copy_from_slice(data)),
             version,
         };
         self.call_record(OpCode::SetData, &req)

@@ -35,14 +35,14 @@ fn main() {
         "/ferrokeeper-bench",
     ] {
         builder
-            .add_node(path, bytes::Bytes::new(), open.clone(), stat)
+            .add_node(path, Some(bytes::Bytes::new()), open.clone(), stat)
             .expect("built-in node");
     }
     let data = bytes::Bytes::from(vec![7u8; 100]);
     for i in 0..count {
         let path = format!("/ferrokeeper-bench/k{i:010}");
         builder
-            .add_node(&path, data.clone(), open.clone(), stat)
+            .add_node(&path, Some(data.clone()), open.clone(), stat)
             .expect("node");
     }
     let tree = builder.finish(count as i64).expect("tree");

@@ -148,7 +148,7 @@ mod tests {
         let create = CreateOp {
             op: OpCode::CreateTtl,
             path: "/a".into(),
-            data: Bytes::from_static(b"d"),
+            data: Some(Bytes::from_static(b"d")),
             acl: Acl::open_unsafe(),
             flags: 5,
             ttl: 100,
@@ -171,8 +171,23 @@ mod tests {
         }));
         round_trip(Txn::SetData(SetDataRequest {
             path: "/a".into(),
-            data: Bytes::from_static(b"x"),
+            data: Some(Bytes::from_static(b"x")),
             version: -1,
+        }));
+        // Null data is written as jute's null buffer and read back as null, not empty.
+        round_trip(Txn::SetData(SetDataRequest {
+            path: "/a".into(),
+            data: None,
+            version: -1,
+        }));
+        round_trip(Txn::SetData(SetDataRequest {
+            path: "/a".into(),
+            data: Some(Bytes::new()),
+            version: -1,
+        }));
+        round_trip(Txn::Create(CreateOp {
+            data: None,
+            ..create.clone()
         }));
         round_trip(Txn::SetAcl(SetAclRequest {
             path: "/a".into(),
@@ -192,6 +207,11 @@ mod tests {
             }),
             MultiOp::Delete(DeleteRequest {
                 path: "/b".into(),
+                version: -1,
+            }),
+            MultiOp::SetData(SetDataRequest {
+                path: "/c".into(),
+                data: None,
                 version: -1,
             }),
         ]));

@@ -14,7 +14,8 @@ use std::sync::Arc;
 /// A node about to be created.
 pub(crate) struct NewNode {
     pub(crate) path: Arc<str>,
-    pub(crate) data: Bytes,
+    /// `None` is null data.
+    pub(crate) data: Option<Bytes>,
     pub(crate) acl: Vec<Acl>,
     pub(crate) kind: NodeKind,
 }
@@ -45,13 +46,13 @@ impl DataTree {
             parent.children.insert(ChildName::new(&child));
         }
         let node = Node {
-            data: own(data),
+            data: data.map(own),
             acl,
             stat: PersistedStat::created(zxid, time_ms, kind.to_owner()),
             children: Children::default(),
         };
         let stat = node.stat();
-        let data_len = node.data.len() as i64;
+        let data_len = node.data_len();
         self.data_size += java_len(&path) + data_len;
         self.nodes.insert(path.clone(), Arc::new(node));
         match kind {
@@ -112,7 +113,7 @@ impl DataTree {
                 parent.stat.pzxid = zxid;
             }
         }
-        let data_len = node.data.len() as i64;
+        let data_len = node.data_len();
         self.data_size -= java_len(path) + data_len;
         match node.kind() {
             NodeKind::Container => {
@@ -150,11 +151,11 @@ impl DataTree {
             .map_or_else(|| Arc::from(path), |(key, _)| key.clone())
     }
 
-    /// Replaces a node's data; returns its new stat.
+    /// Replaces a node's data (`None`: null data); returns its new stat.
     pub(crate) fn set_node_data(
         &mut self,
         path: &str,
-        data: Bytes,
+        data: Option<Bytes>,
         version: i32,
         zxid: i64,
         time_ms: i64,
@@ -163,9 +164,9 @@ impl DataTree {
         let (key, _) = self.nodes.get_key_value(path)?;
         let key = key.clone();
         let node = Arc::make_mut(self.nodes.get_mut(path)?);
-        let old_len = node.data.len() as i64;
-        let new_len = data.len() as i64;
-        node.data = own(data);
+        let old_len = node.data_len();
+        node.data = data.map(own);
+        let new_len = node.data_len();
         node.stat.mtime = time_ms;
         node.stat.mzxid = zxid;
         node.stat.version = version;
@@ -220,10 +221,10 @@ impl DataTree {
             return;
         };
         let node = Arc::make_mut(node);
-        let mut usage = StatsTrack::parse(&node.data);
+        let mut usage = StatsTrack::parse(node.data_bytes());
         usage.set_count(usage.count() + count);
         usage.set_bytes(usage.bytes() + bytes);
-        node.data = Bytes::from(usage.to_text());
+        node.data = Some(Bytes::from(usage.to_text()));
     }
 
     /// Recomputes a quota's usage from its subtree when its stats node appears.
@@ -236,14 +237,14 @@ impl DataTree {
             .chain(self.descendants(quota_path).map(|(_, n)| n));
         for n in subtree {
             count += 1;
-            bytes += n.data.len() as i64;
+            bytes += n.data_len();
         }
         let stat_path = quota::stat_path(quota_path);
         if let Some(node) = self.nodes.get_mut(stat_path.as_str()) {
             let mut usage = StatsTrack::default();
             usage.set_bytes(bytes);
             usage.set_count(count);
-            Arc::make_mut(node).data = Bytes::from(usage.to_text());
+            Arc::make_mut(node).data = Some(Bytes::from(usage.to_text()));
         }
     }
 }

@@ -154,13 +154,29 @@ impl Children {
 /// A znode.
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
-    pub(crate) data: Bytes,
+    /// `None` is null data (a create or setData with a null buffer), which ZooKeeper keeps apart
+    /// from empty data and answers as null.
+    pub(crate) data: Option<Bytes>,
     pub(crate) acl: AclList,
     pub(crate) stat: PersistedStat,
     pub(crate) children: Children,
 }
 
+// A million nodes are held in memory: null data must cost nothing. `Bytes` holds a non-null
+// vtable reference, so `Option<Bytes>` uses that niche and is no larger than `Bytes`.
+const _: () = assert!(std::mem::size_of::<Option<Bytes>>() == std::mem::size_of::<Bytes>());
+
 impl Node {
+    /// The node's data as bytes; null data reads as empty (for quota parsing and sizes).
+    pub(crate) fn data_bytes(&self) -> &[u8] {
+        self.data.as_deref().unwrap_or_default()
+    }
+
+    /// The data's length; 0 for null data, as ZooKeeper's `dataLength`.
+    pub(crate) fn data_len(&self) -> i64 {
+        self.data_bytes().len() as i64
+    }
+
     pub(crate) fn kind(&self) -> NodeKind {
         NodeKind::from_owner(self.stat.ephemeral_owner)
     }
@@ -182,7 +198,7 @@ impl Node {
                 .wrapping_sub(num_children),
             aversion: self.stat.aversion,
             ephemeral_owner: self.kind().client_owner(),
-            data_length: self.data.len() as i32,
+            data_length: self.data_len() as i32,
             num_children,
             pzxid: self.stat.pzxid,
         }

@@ -63,11 +63,12 @@ impl TreeBuilder {
         }
     }
 
-    /// Adds one node. Its parent must already be there (except for `/`).
+    /// Adds one node. Its parent must already be there (except for `/`). `data` `None` is null
+    /// data.
     pub fn add_node(
         &mut self,
         path: &str,
-        data: Bytes,
+        data: Option<Bytes>,
         acl: Vec<Acl>,
         stat: PersistedStat,
     ) -> Result<(), RestoreError> {
@@ -80,7 +81,7 @@ impl TreeBuilder {
     pub fn add_node_shared(
         &mut self,
         path: &str,
-        data: Bytes,
+        data: Option<Bytes>,
         acl: Arc<Vec<Acl>>,
         stat: PersistedStat,
     ) -> Result<(), RestoreError> {
@@ -127,7 +128,7 @@ impl TreeBuilder {
             }
             NodeKind::Persistent => {}
         }
-        let added = java_len(&path) + node.data.len() as i64;
+        let added = java_len(&path) + node.data_len();
         if self
             .tree
             .nodes

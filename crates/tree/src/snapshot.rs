@@ -1,5 +1,5 @@
 //! The content of a snapshot: the whole tree and session table as one byte stream
-//! (`docs/formats/snapshot.md`). The storage layer wraps this stream in a checksummed,
+//! (`docs/formats/tree-snapshot.md`). The storage layer wraps this stream in a checksummed,
 //! compressed file; this module only turns a tree into bytes and back.
 //!
 //! Layout: header, sessions, an ACL table (each distinct ACL list once, like ZooKeeper's ACL
@@ -16,8 +16,14 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
-/// Identifies the stream, and its version.
-const MAGIC: &[u8; 8] = b"FKTREE\x00\x01";
+/// Identifies the stream; its last byte is the version.
+const MAGIC_PREFIX: &[u8; 7] = b"FKTREE\x00";
+/// The version written: 2 tells null node data from empty data.
+const VERSION: u8 = 2;
+/// Version 1 had no null data (it stored null as empty); it is still read.
+const VERSION_NO_NULL_DATA: u8 = 1;
+/// A node data length that stands for null data (version 2 on).
+const NULL_DATA: u32 = u32::MAX;
 /// Bounds on single fields, so a corrupted length cannot make the reader allocate gigabytes
 /// before the file checksum is even reached.
 const MAX_PATH_BYTES: usize = 64 * 1024;
@@ -54,7 +60,8 @@ pub enum SnapshotError {
 
 /// Writes `tree` as a snapshot stream.
 pub fn write_snapshot(tree: &DataTree, out: &mut impl Write) -> io::Result<()> {
-    out.write_all(MAGIC)?;
+    out.write_all(MAGIC_PREFIX)?;
+    out.write_all(&[VERSION])?;
     out.write_all(&tree.last_zxid().to_be_bytes())?;
     let sessions: Vec<(i64, &SessionEntry)> = tree.sessions().collect();
     out.write_all(&(sessions.len() as u64).to_be_bytes())?;
@@ -84,7 +91,10 @@ pub fn write_snapshot(tree: &DataTree, out: &mut impl Write) -> io::Result<()> {
     out.write_all(&(tree.node_count() as u64).to_be_bytes())?;
     for node in tree.iter_nodes() {
         write_bytes(out, node.path.as_bytes())?;
-        write_bytes(out, node.data)?;
+        match node.data {
+            Some(data) => write_bytes(out, data)?,
+            None => out.write_all(&NULL_DATA.to_be_bytes())?,
+        }
         let index = acl_index[&Arc::as_ptr(node.acl)];
         out.write_all(&index.to_be_bytes())?;
         let s = node.stat;
@@ -104,9 +114,11 @@ pub fn write_snapshot(tree: &DataTree, out: &mut impl Write) -> io::Result<()> {
 pub fn read_snapshot(input: &mut impl Read, config: TreeConfig) -> Result<DataTree, SnapshotError> {
     let mut magic = [0u8; 8];
     input.read_exact(&mut magic)?;
-    if &magic != MAGIC {
+    let version = magic[7];
+    if magic[..7] != MAGIC_PREFIX[..] || !(VERSION_NO_NULL_DATA..=VERSION).contains(&version) {
         return Err(SnapshotError::BadMagic);
     }
+    let null_data_marked = version >= 2;
     let last_zxid = read_i64(input)?;
     let mut builder = TreeBuilder::new(config);
     let sessions = read_u64(input)?;
@@ -138,7 +150,7 @@ pub fn read_snapshot(input: &mut impl Read, config: TreeConfig) -> Result<DataTr
     let nodes = read_u64(input)?;
     for _ in 0..nodes {
         let path = read_string(input)?;
-        let data = Bytes::from(read_bytes(input, "data", MAX_DATA_BYTES)?);
+        let data = read_data(input, null_data_marked)?;
         let index = read_u32(input)?;
         let acl = acls
             .get(index as usize)
@@ -192,7 +204,18 @@ fn read_bytes(
     field: &'static str,
     max: usize,
 ) -> Result<Vec<u8>, SnapshotError> {
-    let length = read_u32(input)? as usize;
+    let length = read_u32(input)?;
+    read_body(input, length, field, max)
+}
+
+/// The `length` bytes that follow a length field.
+fn read_body(
+    input: &mut impl Read,
+    length: u32,
+    field: &'static str,
+    max: usize,
+) -> Result<Vec<u8>, SnapshotError> {
+    let length = length as usize;
     if length > max {
         return Err(SnapshotError::BadLength {
             field,
@@ -202,6 +225,15 @@ fn read_bytes(
     let mut buf = vec![0u8; length];
     input.read_exact(&mut buf)?;
     Ok(buf)
+}
+
+/// A node's data; with `null_marked`, the length [`NULL_DATA`] is null data.
+fn read_data(input: &mut impl Read, null_marked: bool) -> Result<Option<Bytes>, SnapshotError> {
+    let length = read_u32(input)?;
+    if null_marked && length == NULL_DATA {
+        return Ok(None);
+    }
+    read_body(input, length, "data", MAX_DATA_BYTES).map(|b| Some(Bytes::from(b)))
 }
 
 fn read_string(input: &mut impl Read) -> Result<String, SnapshotError> {

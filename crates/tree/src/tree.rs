@@ -61,8 +61,9 @@ impl DataTree {
             data_size: 0,
             last_zxid: 0,
         };
+        // ZooKeeper gives its built-in nodes empty (not null) data.
         let system = |acl: &AclList| Node {
-            data: Bytes::new(),
+            data: Some(Bytes::new()),
             acl: acl.clone(),
             stat: PersistedStat::default(),
             children: Children::default(),
@@ -86,7 +87,7 @@ impl DataTree {
                 Arc::make_mut(parent).children.insert(ChildName::new(name));
             }
         }
-        self.data_size += java_len(&path) + node.data.len() as i64;
+        self.data_size += java_len(&path) + node.data_len();
         self.nodes.insert(path, Arc::new(node));
     }
 
@@ -107,8 +108,8 @@ impl DataTree {
         self.nodes.get(path).map(|n| n.stat())
     }
 
-    /// The node's data and stat.
-    pub fn get_data(&self, path: &str) -> Option<(Bytes, Stat)> {
+    /// The node's data and stat; the data is `None` when the node holds null data.
+    pub fn get_data(&self, path: &str) -> Option<(Option<Bytes>, Stat)> {
         self.nodes.get(path).map(|n| (n.data.clone(), n.stat()))
     }
 
@@ -264,7 +265,7 @@ impl DataTree {
     pub fn iter_nodes(&self) -> impl Iterator<Item = NodeRecord<'_>> {
         self.nodes.iter().map(|(path, node)| NodeRecord {
             path,
-            data: &node.data,
+            data: node.data.as_ref(),
             acl: &node.acl,
             stat: node.stat,
         })
@@ -277,8 +278,8 @@ impl DataTree {
 pub struct NodeRecord<'a> {
     /// The node's full path.
     pub path: &'a Arc<str>,
-    /// The node's data.
-    pub data: &'a Bytes,
+    /// The node's data; `None` for null data.
+    pub data: Option<&'a Bytes>,
     /// The node's ACL.
     pub acl: &'a Arc<Vec<Acl>>,
     /// The stat as persisted.

@@ -58,30 +58,31 @@ fn create_kind() -> impl Strategy<Value = (OpCode, i32, i64)> {
     ]
 }
 
+/// Node data: null (kept apart from empty, as ZooKeeper does) or a few bytes, empty included.
+fn data() -> impl Strategy<Value = Option<Bytes>> {
+    prop::option::of(prop::collection::vec(any::<u8>(), 0..4).prop_map(Bytes::from))
+}
+
 fn create() -> impl Strategy<Value = CreateOp> {
-    (
-        create_kind(),
-        path(),
-        prop::collection::vec(any::<u8>(), 0..4),
-        acl(),
-    )
-        .prop_map(|((op, flags, ttl), path, data, acl)| CreateOp {
+    (create_kind(), path(), data(), acl()).prop_map(|((op, flags, ttl), path, data, acl)| {
+        CreateOp {
             op,
             path,
-            data: Bytes::from(data),
+            data,
             acl,
             flags,
             ttl,
-        })
+        }
+    })
 }
 
 fn multi_op() -> impl Strategy<Value = MultiOp> {
     prop_oneof![
         3 => create().prop_map(MultiOp::Create),
         1 => (path(), version()).prop_map(|(path, version)| MultiOp::Delete(DeleteRequest { path, version })),
-        1 => (path(), version()).prop_map(|(path, version)| MultiOp::SetData(SetDataRequest {
+        1 => (path(), version(), data()).prop_map(|(path, version, data)| MultiOp::SetData(SetDataRequest {
             path,
-            data: Bytes::from_static(b"m"),
+            data,
             version,
         })),
         1 => (path(), version()).prop_map(|(path, version)| MultiOp::Check(CheckVersionRequest { path, version })),
@@ -94,8 +95,8 @@ fn txn() -> impl Strategy<Value = Txn> {
         1 => Just(Txn::CloseSession),
         5 => create().prop_map(Txn::Create),
         2 => (path(), version()).prop_map(|(path, version)| Txn::Delete(DeleteRequest { path, version })),
-        2 => (path(), version(), prop::collection::vec(any::<u8>(), 0..4)).prop_map(|(path, version, d)| {
-            Txn::SetData(SetDataRequest { path, data: Bytes::from(d), version })
+        2 => (path(), version(), data()).prop_map(|(path, version, data)| {
+            Txn::SetData(SetDataRequest { path, data, version })
         }),
         1 => (path(), acl(), version()).prop_map(|(path, acl, version)| Txn::SetAcl(SetAclRequest { path, acl, version })),
         1 => (path(), version()).prop_map(|(path, version)| Txn::Check(CheckVersionRequest { path, version })),
@@ -175,7 +176,7 @@ fn check_invariants(t: &DataTree) {
     let mut size = 0i64;
     let mut ephemerals = 0;
     for n in t.iter_nodes() {
-        size += n.path.encode_utf16().count() as i64 + n.data.len() as i64;
+        size += n.path.encode_utf16().count() as i64 + n.data.map_or(0, |d| d.len() as i64);
         let (children, stat) = t.get_children(n.path).expect("node");
         assert_eq!(stat.num_children as usize, children.len());
         for child in &children {
@@ -289,7 +290,7 @@ fn plain_create() -> impl Strategy<Value = CreateOp> {
         .prop_map(|((op, flags, ttl), path)| CreateOp {
             op,
             path,
-            data: Bytes::from_static(b"d"),
+            data: Some(Bytes::from_static(b"d")),
             acl: Acl::open_unsafe(),
             flags,
             ttl,
@@ -302,7 +303,7 @@ fn oracle_op() -> impl Strategy<Value = MultiOp> {
         2 => (oracle_path(), version()).prop_map(|(path, version)| MultiOp::Delete(DeleteRequest { path, version })),
         2 => (oracle_path(), version()).prop_map(|(path, version)| MultiOp::SetData(SetDataRequest {
             path,
-            data: Bytes::from_static(b"mm"),
+            data: Some(Bytes::from_static(b"mm")),
             version,
         })),
         1 => (oracle_path(), version()).prop_map(|(path, version)| MultiOp::Check(CheckVersionRequest { path, version })),
@@ -339,7 +340,7 @@ proptest! {
             let create = CreateOp {
                 op: OpCode::Create,
                 path: path.to_string(),
-                data: Bytes::new(),
+                data: Some(Bytes::new()),
                 acl: Acl::open_unsafe(),
                 flags: 0,
                 ttl: 0,

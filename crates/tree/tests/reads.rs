@@ -59,7 +59,7 @@ impl Log {
             Txn::Create(CreateOp {
                 op: OpCode::Create,
                 path: path.to_string(),
-                data: Bytes::from_static(data),
+                data: Some(Bytes::from_static(data)),
                 acl: Acl::open_unsafe(),
                 flags,
                 ttl: 0,
@@ -85,7 +85,7 @@ fn four_letter_word_numbers_match_zookeeper() {
         S1,
         Txn::SetData(SetDataRequest {
             path: "/abc".into(),
-            data: Bytes::from_static(b"1"),
+            data: Some(Bytes::from_static(b"1")),
             version: -1,
         }),
     );
@@ -164,7 +164,7 @@ fn ttl_nodes_need_extended_types_by_default() {
         Txn::Create(CreateOp {
             op: OpCode::CreateTtl,
             path: "/t".into(),
-            data: Bytes::new(),
+            data: Some(Bytes::new()),
             acl: Acl::open_unsafe(),
             flags: 5,
             ttl: 100,
@@ -199,7 +199,7 @@ fn check_acl_reports_missing_and_denied() {
         Txn::Create(CreateOp {
             op: OpCode::Create,
             path: "/net".into(),
-            data: Bytes::new(),
+            data: Some(Bytes::new()),
             acl: vec![Acl::new(perms::READ, Id::new("ip", "10.0.0.0/8"))],
             flags: 0,
             ttl: 0,
@@ -253,18 +253,18 @@ fn a_snapshot_clone_does_not_see_later_writes() {
         0,
         Txn::SetData(SetDataRequest {
             path: "/a".into(),
-            data: Bytes::from_static(b"changed"),
+            data: Some(Bytes::from_static(b"changed")),
             version: -1,
         }),
     );
     assert!(snapshot.stat("/a/b").is_none());
     assert_eq!(
-        snapshot.get_data("/a").map(|(d, _)| d),
+        snapshot.get_data("/a").and_then(|(d, _)| d),
         Some(Bytes::from_static(b"1"))
     );
     assert_eq!(snapshot.last_zxid(), 1);
     assert_eq!(
-        log.tree.get_data("/a").map(|(d, _)| d),
+        log.tree.get_data("/a").and_then(|(d, _)| d),
         Some(Bytes::from_static(b"changed"))
     );
 }
@@ -274,24 +274,24 @@ fn rebuild_rejects_malformed_snapshots() {
     let stat = PersistedStat::default();
     let mut b = TreeBuilder::new(TreeConfig::default());
     assert_eq!(
-        b.add_node("/a", Bytes::new(), Acl::open_unsafe(), stat),
+        b.add_node("/a", Some(Bytes::new()), Acl::open_unsafe(), stat),
         Err(RestoreError::MissingParent("/a".into()))
     );
     assert_eq!(
-        b.add_node("a", Bytes::new(), Acl::open_unsafe(), stat),
+        b.add_node("a", Some(Bytes::new()), Acl::open_unsafe(), stat),
         Err(RestoreError::InvalidPath("a".into()))
     );
     assert_eq!(
         TreeBuilder::new(TreeConfig::default()).finish(0).err(),
         Some(RestoreError::MissingRoot)
     );
-    b.add_node("/", Bytes::new(), Acl::open_unsafe(), stat)
+    b.add_node("/", Some(Bytes::new()), Acl::open_unsafe(), stat)
         .expect("root");
     assert_eq!(
-        b.add_node("/", Bytes::new(), Acl::open_unsafe(), stat),
+        b.add_node("/", Some(Bytes::new()), Acl::open_unsafe(), stat),
         Err(RestoreError::DuplicateNode("/".into()))
     );
-    b.add_node("/a", Bytes::new(), Acl::open_unsafe(), stat)
+    b.add_node("/a", Some(Bytes::new()), Acl::open_unsafe(), stat)
         .expect("child");
     let t = b.finish(42).expect("tree");
     assert_eq!(t.last_zxid(), 42);
@@ -317,9 +317,9 @@ fn rebuild_finds_quota_roots_and_recounts_usage() {
     let mut b = TreeBuilder::new(TreeConfig::default());
     for n in log.tree.iter_nodes() {
         let data = if n.path.ends_with("zookeeper_stats") {
-            Bytes::from_static(b"count=99,bytes=99")
+            Some(Bytes::from_static(b"count=99,bytes=99"))
         } else {
-            n.data.clone()
+            n.data.cloned()
         };
         b.add_node(n.path, data, n.acl.to_vec(), n.stat)
             .expect("node");
@@ -327,7 +327,7 @@ fn rebuild_finds_quota_roots_and_recounts_usage() {
     let mut t = b.finish(log.zxid).expect("tree");
     let stats = |t: &DataTree| {
         t.get_data("/zookeeper/quota/q/zookeeper_stats")
-            .map(|(d, _)| d)
+            .and_then(|(d, _)| d)
     };
     assert_eq!(stats(&t), Some(Bytes::from_static(b"count=2,bytes=5")));
     t.apply(
@@ -340,7 +340,7 @@ fn rebuild_finds_quota_roots_and_recounts_usage() {
         &Txn::Create(CreateOp {
             op: OpCode::Create,
             path: "/q/y".into(),
-            data: Bytes::from_static(b"1234"),
+            data: Some(Bytes::from_static(b"1234")),
             acl: Acl::open_unsafe(),
             flags: 0,
             ttl: 0,

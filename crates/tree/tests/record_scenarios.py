@@ -133,9 +133,14 @@ class Client:
                 return zxid, err, r
 
 
+def op_data(given, opts):
+    """A create's or set's data; `nulldata=1` sends a null buffer (length -1)."""
+    return None if "nulldata" in opts else (given or "").encode()
+
+
 def create_body(op, opts, path):
     flags = int(opts.get("flags", "0"))
-    body = s_str(path) + s_buf(opts.get("data", "").encode()) + s_acls(parse_acl(opts.get("acl"))) + s_int(flags)
+    body = s_str(path) + s_buf(op_data(opts.get("data"), opts)) + s_acls(parse_acl(opts.get("acl"))) + s_int(flags)
     if op == "ttl":
         body += s_long(int(opts.get("ttl", "0")))
     return body
@@ -293,8 +298,8 @@ class Recorder:
                 zx, err, r = c.call(DELETE, s_str(path) + s_int(int(opts.get("v", "-1"))))
                 ok = lambda: "deleted"
             elif cmd == "set":
-                data = args[2] if len(args) > 2 else ""
-                zx, err, r = c.call(SETDATA, s_str(path) + s_buf(data.encode()) + s_int(int(opts.get("v", "-1"))))
+                data = op_data(args[2] if len(args) > 2 else None, opts)
+                zx, err, r = c.call(SETDATA, s_str(path) + s_buf(data) + s_int(int(opts.get("v", "-1"))))
                 ok = lambda: "set " + self.stat(r.stat())
             elif cmd == "setacl":
                 zx, err, r = c.call(SETACL, s_str(path) + s_acls(parse_acl(args[2])) + s_int(int(opts.get("v", "-1"))))
@@ -320,7 +325,7 @@ class Recorder:
                 elif op == "delete":
                     code, rec = DELETE, s_str(path) + s_int(int(o.get("v", "-1")))
                 elif op == "set":
-                    code, rec = SETDATA, s_str(path) + s_buf((a[1] if len(a) > 1 else "").encode()) + s_int(int(o.get("v", "-1")))
+                    code, rec = SETDATA, s_str(path) + s_buf(op_data(a[1] if len(a) > 1 else None, o)) + s_int(int(o.get("v", "-1")))
                 elif op == "check":
                     code, rec = CHECK, s_str(path) + s_int(int(o.get("v", "-1")))
                 else:
@@ -370,8 +375,9 @@ class Recorder:
             zx, err, r = w.call(4, s_str(path) + s_bool(False))
             if err:
                 return ["error " + ERRORS[err]]
-            data = r.buf() or b""
-            return ["data=%s %s" % (data.decode("utf-8", "replace"), self.stat(r.stat()))]
+            data = r.buf()
+            shown = "<null>" if data is None else data.decode("utf-8", "replace")
+            return ["data=%s %s" % (shown, self.stat(r.stat()))]
         if cmd == "ls":
             zx, err, r = w.call(12, s_str(path) + s_bool(False))
             if err:

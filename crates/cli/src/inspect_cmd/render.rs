@@ -14,8 +14,9 @@ pub enum Value<'a> {
     /// A zxid: `0x…` in text, a number in JSON (zxids stay far below 2^53).
     Zxid(i64),
     /// Znode data: escaped between single quotes in text; a JSON string if it is UTF-8, else
-    /// hex digits under the key with `Hex` appended.
-    Data(&'a [u8]),
+    /// hex digits under the key with `Hex` appended. Null data (`None`, which ZooKeeper keeps
+    /// apart from empty) is a bare `null` in both.
+    Data(Option<&'a [u8]>),
     /// Nested records, e.g. the ops of a multi.
     List(Vec<Fields<'a>>),
 }
@@ -50,7 +51,8 @@ impl<'a> Fields<'a> {
                 Value::Hex(v) | Value::Zxid(v) => {
                     let _ = write!(out, "{v:#x}");
                 }
-                Value::Data(d) => out.push_str(&escape_text(d)),
+                Value::Data(Some(d)) => out.push_str(&escape_text(d)),
+                Value::Data(None) => out.push_str("null"),
                 Value::List(items) => {
                     out.push('[');
                     let parts: Vec<String> = items.iter().map(Fields::text).collect();
@@ -85,7 +87,10 @@ impl<'a> Fields<'a> {
                 Value::Hex(v) => {
                     let _ = write!(out, "{}:\"{v:#x}\"", quote(key));
                 }
-                Value::Data(d) => match std::str::from_utf8(d) {
+                Value::Data(None) => {
+                    let _ = write!(out, "{}:null", quote(key));
+                }
+                Value::Data(Some(d)) => match std::str::from_utf8(d) {
                     Ok(s) => {
                         let _ = write!(out, "{}:{}", quote(key), quote(s));
                     }
@@ -215,15 +220,17 @@ mod tests {
         let mut f = Fields::default();
         f.push("", Value::Str("multi"))
             .push("zxid", Value::Zxid(0x2a))
-            .push("data", Value::Data(b"\xfe"))
+            .push("data", Value::Data(Some(b"\xfe")))
+            .push("empty", Value::Data(Some(b"")))
+            .push("null", Value::Data(None))
             .push("ops", Value::List(vec![inner]));
         assert_eq!(
             f.text(),
-            "multi zxid=0x2a data='\\xfe' ops=[delete /x version=-1]"
+            "multi zxid=0x2a data='\\xfe' empty='' null=null ops=[delete /x version=-1]"
         );
         assert_eq!(
             f.json(&["op"]),
-            r#"{"op":"multi","zxid":42,"dataHex":"fe","ops":[{"op":"delete","path":"/x","version":-1}]}"#
+            r#"{"op":"multi","zxid":42,"dataHex":"fe","empty":"","null":null,"ops":[{"op":"delete","path":"/x","version":-1}]}"#
         );
     }
 }

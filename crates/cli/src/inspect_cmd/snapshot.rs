@@ -180,7 +180,7 @@ fn print_nodes(tree: &DataTree, ctx: &mut Ctx) -> Result<(), InspectError> {
             NodeKind::Persistent | NodeKind::Ephemeral(_) => {}
         }
         if ctx.opts.data {
-            f.push("data", Value::Data(node.data));
+            f.push("data", Value::Data(node.data.map(|d| &d[..])));
         }
         let line = if ctx.opts.json {
             f.json(&["path"])

@@ -124,10 +124,10 @@ fn txn_fields<'a>(txn: &'a Txn, with_data: bool, f: &mut Fields<'a>) {
         Txn::SetData(s) => {
             f.push("", Value::Str("setData"))
                 .push("", Value::Str(&s.path))
-                .push("dataLength", Value::Int(s.data.len() as i64))
+                .push("dataLength", Value::Int(data_length(&s.data)))
                 .push("version", Value::Int(i64::from(s.version)));
             if with_data {
-                f.push("data", Value::Data(&s.data));
+                f.push("data", Value::Data(s.data.as_deref()));
             }
         }
         Txn::SetAcl(a) => {
@@ -169,10 +169,10 @@ fn multi_op_fields(op: &MultiOp, with_data: bool) -> Fields<'_> {
         MultiOp::SetData(s) => {
             f.push("", Value::Str("setData"))
                 .push("", Value::Str(&s.path))
-                .push("dataLength", Value::Int(s.data.len() as i64))
+                .push("dataLength", Value::Int(data_length(&s.data)))
                 .push("version", Value::Int(i64::from(s.version)));
             if with_data {
-                f.push("data", Value::Data(&s.data));
+                f.push("data", Value::Data(s.data.as_deref()));
             }
         }
         MultiOp::Check(c) => txn_fields_of_request("check", &c.path, Some(c.version), &mut f),
@@ -197,7 +197,7 @@ fn txn_fields_of_request<'a>(
 fn create_fields<'a>(c: &'a jute::CreateOp, with_data: bool, f: &mut Fields<'a>) {
     f.push("", Value::Str(op_name(c.op)))
         .push("", Value::Str(&c.path))
-        .push("dataLength", Value::Int(c.data.len() as i64))
+        .push("dataLength", Value::Int(data_length(&c.data)))
         .push("acl", Value::Int(c.acl.len() as i64));
     match CreateMode::from_flags(c.flags) {
         Ok(mode) => f.push("mode", Value::Str(mode_name(mode))),
@@ -207,8 +207,13 @@ fn create_fields<'a>(c: &'a jute::CreateOp, with_data: bool, f: &mut Fields<'a>)
         f.push("ttl", Value::Int(c.ttl));
     }
     if with_data {
-        f.push("data", Value::Data(&c.data));
+        f.push("data", Value::Data(c.data.as_deref()));
     }
+}
+
+/// A create's or setData's `dataLength`: 0 for null data, as ZooKeeper's stat counts it.
+fn data_length(data: &Option<bytes::Bytes>) -> i64 {
+    data.as_ref().map_or(0, |d| d.len() as i64)
 }
 
 /// ZooKeeper's `CreateMode` constant names.
@@ -277,7 +282,7 @@ mod tests {
         CreateOp {
             op: OpCode::Create2,
             path: path.into(),
-            data: Bytes::from_static(b"hi"),
+            data: Some(Bytes::from_static(b"hi")),
             acl: Acl::open_unsafe(),
             flags,
             ttl: 0,
@@ -323,6 +328,53 @@ mod tests {
              \"dataLength\":2,\"acl\":1,\"mode\":\"EPHEMERAL_SEQUENTIAL\"},{\"op\":\"delete\",\
              \"path\":\"/old\",\"version\":2}]}"
         );
+    }
+
+    #[test]
+    fn null_data_prints_as_null_apart_from_empty() {
+        let p = |txn| Proposal {
+            session_id: 1,
+            origin: None,
+            identity: Arc::new(Identity::default()),
+            txn,
+        };
+        let entry = |p| Entry {
+            zxid: 5,
+            time_ms: None,
+            raft: None,
+            body: Body::Proposal(p),
+        };
+        let null_create = p(Txn::Create(CreateOp {
+            data: None,
+            ..create("/n", 0)
+        }));
+        let e = entry(&null_create);
+        assert!(
+            e.text(true)
+                .ends_with("create2 /n dataLength=0 acl=1 mode=PERSISTENT data=null"),
+            "{}",
+            e.text(true)
+        );
+        assert!(
+            e.json(true).ends_with(",\"data\":null}"),
+            "{}",
+            e.json(true)
+        );
+        let set = |data| {
+            p(Txn::SetData(jute::proto::SetDataRequest {
+                path: "/n".into(),
+                data,
+                version: -1,
+            }))
+        };
+        let null_set = set(None);
+        assert!(entry(&null_set)
+            .text(true)
+            .ends_with("setData /n dataLength=0 version=-1 data=null"));
+        let empty_set = set(Some(Bytes::new()));
+        assert!(entry(&empty_set)
+            .text(true)
+            .ends_with("setData /n dataLength=0 version=-1 data=''"));
     }
 
     #[test]

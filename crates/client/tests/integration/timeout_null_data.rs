@@ -4,7 +4,7 @@
 
 use crate::common::{both_targets, drain_states, run, wait_state, Ctx};
 use bytes::Buf;
-use client::{Client, CreateOptions, Error, SessionState};
+use client::{Client, CreateOptions, Error, EventType, SessionState};
 use jute::proto::RequestHeader;
 use jute::{OpCode, Reader, Record};
 use std::time::{Duration, Instant};
@@ -249,8 +249,11 @@ async fn null_data_reads_back_as_null(ctx: Ctx) {
     assert_eq!((data, stat.data_length), (None, 0));
     let (data, _) = c.get_data_opt(&e).await.unwrap();
     assert_eq!(data, Some(Vec::new()));
+    let (data, _, watch) = c.get_data_opt_w(&n).await.unwrap();
+    assert_eq!(data, None);
 
     c.set_data(&n, b"v", None).await.unwrap();
+    assert_eq!(watch.await.event_type, EventType::NodeDataChanged);
     assert_eq!(c.get_data_opt(&n).await.unwrap().0, Some(b"v".to_vec()));
     c.set_data_opt(&e, None, None).await.unwrap();
     assert_eq!(c.get_data_opt(&e).await.unwrap().0, None);
@@ -277,8 +280,6 @@ fn null_data_reads_back_as_null_on_zookeeper() {
 }
 
 #[test]
-#[ignore = "Ferrokeeper's tree stores null data as empty and answers getData with an empty \
-            buffer, where ZooKeeper answers null; un-ignore once the server keeps null apart"]
 fn null_data_reads_back_as_null_on_ferrokeeper() {
     run(
         Target::Ferrokeeper,

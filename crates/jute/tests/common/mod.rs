@@ -31,6 +31,11 @@ pub fn bytes() -> impl Strategy<Value = Bytes> {
     vec(any::<u8>(), 0..48).prop_map(Bytes::from)
 }
 
+/// Znode data: null (`None`, length −1 on the wire) or any short bytes, empty included.
+pub fn data() -> impl Strategy<Value = Option<Bytes>> {
+    proptest::option::of(bytes())
+}
+
 /// Any identity.
 pub fn id() -> impl Strategy<Value = Id> {
     arb!(Id {
@@ -97,7 +102,7 @@ pub fn create_op() -> impl Strategy<Value = CreateOp> {
             OpCode::CreateTtl,
         ]),
         string(),
-        bytes(),
+        data(),
         acls(),
         any::<i32>(),
         any::<i64>(),
@@ -123,7 +128,7 @@ pub fn multi_op() -> impl Strategy<Value = MultiOp> {
         .prop_map(MultiOp::Delete),
         arb!(SetDataRequest {
             path: string(),
-            data: bytes(),
+            data: data(),
             version: any::<i32>()
         })
         .prop_map(MultiOp::SetData),
@@ -163,7 +168,7 @@ pub fn multi_result() -> impl Strategy<Value = MultiResult> {
         stat().prop_map(|stat| MultiResult::SetData { stat }),
         Just(MultiResult::Check),
         strings().prop_map(|children| MultiResult::GetChildren { children }),
-        (bytes(), stat()).prop_map(|(data, stat)| MultiResult::GetData { data, stat }),
+        (data(), stat()).prop_map(|(data, stat)| MultiResult::GetData { data, stat }),
         error_code().prop_map(|err| MultiResult::Error { err }),
     ]
 }
@@ -201,7 +206,7 @@ pub fn request() -> impl Strategy<Value = Request> {
         .prop_map(Request::GetData),
         arb!(SetDataRequest {
             path: string(),
-            data: bytes(),
+            data: data(),
             version: any::<i32>()
         })
         .prop_map(Request::SetData),

@@ -1,7 +1,7 @@
 //! Runs ops against one server over raw sessions and renders every answer as normalised text.
 
 use super::normalise::{acl, err_name, Normaliser};
-use super::ops::{Op, SubOp, ALICE};
+use super::ops::{show_data, Op, SubOp, ALICE};
 use crate::raw::{RawClient, RawError, Reply};
 use bytes::{Bytes, BytesMut};
 use jute::multi::{decode_multi_response, MultiResult};
@@ -44,7 +44,7 @@ pub struct Executor {
 
 fn create_request(
     path: String,
-    data: &[u8],
+    data: Option<&[u8]>,
     flags: i32,
     acl: Vec<jute::Acl>,
     ttl: i64,
@@ -59,7 +59,7 @@ fn create_request(
     jute::CreateOp {
         op,
         path,
-        data: Bytes::copy_from_slice(data),
+        data: data.map(Bytes::copy_from_slice),
         acl,
         flags,
         ttl,
@@ -83,7 +83,7 @@ impl Executor {
         }
         let create = Request::Create(create_request(
             root.to_string(),
-            b"",
+            Some(b""),
             0,
             jute::Acl::open_unsafe(),
             0,
@@ -145,7 +145,7 @@ impl Executor {
                 ttl,
             } => MultiOp::Create(create_request(
                 self.abs(path),
-                data,
+                data.as_deref(),
                 *flags,
                 acl.acl(),
                 *ttl,
@@ -160,7 +160,7 @@ impl Executor {
                 version,
             } => MultiOp::SetData(SetDataRequest {
                 path: self.abs(path),
-                data: Bytes::copy_from_slice(data),
+                data: data.as_deref().map(Bytes::copy_from_slice),
                 version: *version,
             }),
             SubOp::Check { path, version } => MultiOp::Check(CheckVersionRequest {
@@ -224,7 +224,7 @@ impl Executor {
             } => {
                 let req = Request::Create(create_request(
                     self.abs(path),
-                    data,
+                    data.as_deref(),
                     *flags,
                     acl.acl(),
                     *ttl,
@@ -276,8 +276,8 @@ impl Executor {
                 if reply.header.err == 0 {
                     let r: GetDataResponse = Self::decode(&reply)?;
                     Ok(format!(
-                        "{line} {:?} {}",
-                        String::from_utf8_lossy(&r.data),
+                        "{line} {} {}",
+                        show_data(r.data.as_deref()),
                         self.norm.stat(&r.stat)
                     ))
                 } else {
@@ -292,7 +292,7 @@ impl Executor {
             } => {
                 let req = Request::SetData(SetDataRequest {
                     path: self.abs(path),
-                    data: Bytes::copy_from_slice(data),
+                    data: data.as_deref().map(Bytes::copy_from_slice),
                     version: *version,
                 });
                 let reply = self.call(*s, &req)?;
@@ -403,8 +403,8 @@ impl Executor {
                             format!("GetChildren {}", self.norm.children(children))
                         }
                         MultiResult::GetData { data, stat } => format!(
-                            "GetData {:?} {}",
-                            String::from_utf8_lossy(data),
+                            "GetData {} {}",
+                            show_data(data.as_deref()),
                             self.norm.stat(stat)
                         ),
                         MultiResult::Error { err } => format!("Error {err:?}"),

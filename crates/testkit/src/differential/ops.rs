@@ -86,7 +86,8 @@ pub enum SubOp {
     /// create2 (or createContainer / createTTL by flags).
     Create {
         path: String,
-        data: Vec<u8>,
+        /// `None` is null data (length −1), which servers keep apart from empty.
+        data: Option<Vec<u8>>,
         flags: i32,
         acl: AclChoice,
         ttl: i64,
@@ -96,7 +97,8 @@ pub enum SubOp {
     /// setData.
     SetData {
         path: String,
-        data: Vec<u8>,
+        /// `None` is null data (length −1), which servers keep apart from empty.
+        data: Option<Vec<u8>>,
         version: i32,
     },
     /// check.
@@ -109,7 +111,8 @@ pub enum Op {
     Create {
         s: usize,
         path: String,
-        data: Vec<u8>,
+        /// `None` is null data (length −1), which servers keep apart from empty.
+        data: Option<Vec<u8>>,
         flags: i32,
         acl: AclChoice,
         ttl: i64,
@@ -132,7 +135,8 @@ pub enum Op {
     SetData {
         s: usize,
         path: String,
-        data: Vec<u8>,
+        /// `None` is null data (length −1), which servers keep apart from empty.
+        data: Option<Vec<u8>>,
         version: i32,
     },
     GetChildren {
@@ -175,6 +179,14 @@ pub enum Op {
     },
 }
 
+/// Znode data as an op history or a reply line shows it: quoted text, or `null`.
+pub fn show_data(data: Option<&[u8]>) -> String {
+    match data {
+        Some(d) => format!("{:?}", String::from_utf8_lossy(d)),
+        None => "null".to_string(),
+    }
+}
+
 impl fmt::Display for SubOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -186,8 +198,8 @@ impl fmt::Display for SubOp {
                 ttl,
             } => write!(
                 f,
-                "create(/{path}, {:?}, flags={flags}, {acl:?}, ttl={ttl})",
-                String::from_utf8_lossy(data)
+                "create(/{path}, {}, flags={flags}, {acl:?}, ttl={ttl})",
+                show_data(data.as_deref())
             ),
             SubOp::Delete { path, version } => write!(f, "delete(/{path}, v={version})"),
             SubOp::SetData {
@@ -196,8 +208,8 @@ impl fmt::Display for SubOp {
                 version,
             } => write!(
                 f,
-                "setData(/{path}, {:?}, v={version})",
-                String::from_utf8_lossy(data)
+                "setData(/{path}, {}, v={version})",
+                show_data(data.as_deref())
             ),
             SubOp::Check { path, version } => write!(f, "check(/{path}, v={version})"),
         }
@@ -234,8 +246,8 @@ impl fmt::Display for Op {
                 version,
             } => write!(
                 f,
-                "s{s} setData(/{path}, {:?}, v={version})",
-                String::from_utf8_lossy(data)
+                "s{s} setData(/{path}, {}, v={version})",
+                show_data(data.as_deref())
             ),
             Op::GetChildren { s, path, watch } => {
                 write!(f, "s{s} getChildren2(/{path}, watch={watch})")
@@ -398,9 +410,13 @@ impl Model {
         *rng.pick(&[-1, -1, 0, 0, 1, 2, 5])
     }
 
-    fn data(rng: &mut SeededRng) -> Vec<u8> {
+    /// Data for a create or setData: empty, a few letters, or null. Null takes the place of
+    /// the longest data after drawing it, so the random stream (and every op a seed chose
+    /// before null data existed) stays as it was.
+    fn data(rng: &mut SeededRng) -> Option<Vec<u8>> {
         let len = rng.below(12);
-        (0..len).map(|_| b'a' + rng.below(26) as u8).collect()
+        let data: Vec<u8> = (0..len).map(|_| b'a' + rng.below(26) as u8).collect();
+        (len < 11).then_some(data)
     }
 
     fn flags(rng: &mut SeededRng) -> (i32, i64) {

@@ -62,7 +62,8 @@ impl DataTree {
         if matches!(parent.kind(), NodeKind::Ephemeral(_)) {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
-        self.check_quota(&path, 0, op.data.len() as i64, 1)?;
+        let data_len = op.data.as_ref().map_or(0, |d| d.len() as i64);
+        self.check_quota(&path, 0, data_len, 1)?;
         let kind = match effective_op {
             OpCode::CreateContainer => NodeKind::Container,
             OpCode::CreateTtl => NodeKind::Ttl(ttl),

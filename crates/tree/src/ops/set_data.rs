@@ -22,7 +22,8 @@ impl DataTree {
         if !acl_permits(&node.acl, perms::WRITE, cx.identity) {
             return Err(ErrorCode::NoAuth);
         }
-        self.check_quota(&req.path, node.data.len() as i64, req.data.len() as i64, 0)?;
+        let new_len = req.data.as_ref().map_or(0, |d| d.len() as i64);
+        self.check_quota(&req.path, node.data_len(), new_len, 0)?;
         let version = Self::next_version(node.stat.version, req.version)?;
         self.set_node_data(
             &req.path,
@@ -53,7 +54,7 @@ impl DataTree {
         let Some(limit_node) = self.nodes.get(quota::limit_path(&prefix).as_str()) else {
             return Ok(());
         };
-        let limits = StatsTrack::parse(&limit_node.data);
+        let limits = StatsTrack::parse(limit_node.data_bytes());
         let bytes_diff = new_len - old_len;
         let check_count =
             count_diff != 0 && (limits.count() > -1 || limits.count_hard_limit() > -1);
@@ -64,7 +65,7 @@ impl DataTree {
         let Some(stat_node) = self.nodes.get(quota::stat_path(&prefix).as_str()) else {
             return Ok(());
         };
-        let usage = StatsTrack::parse(&stat_node.data);
+        let usage = StatsTrack::parse(stat_node.data_bytes());
         if check_count
             && limits.count_hard_limit() > -1
             && usage.count() + count_diff > limits.count_hard_limit()

@@ -147,11 +147,13 @@ impl Runner {
                 out.push_str(&format!("{:?}\n", self.tree.expired_candidates(now)));
             }
             "stat" => out.push_str(&self.or_nonode(self.tree.stat(args[0]).map(|s| self.stat(&s)))),
-            "get" => {
-                out.push_str(&self.or_nonode(self.tree.get_data(args[0]).map(|(d, s)| {
-                    format!("data={} {}", String::from_utf8_lossy(&d), self.stat(&s))
-                })))
-            }
+            "get" => out.push_str(&self.or_nonode(self.tree.get_data(args[0]).map(|(d, s)| {
+                let data = d.map_or_else(
+                    || NULL_DATA.to_string(),
+                    |d| String::from_utf8_lossy(&d).into_owned(),
+                );
+                format!("data={data} {}", self.stat(&s))
+            }))),
             "ls" => out.push_str(
                 &self.or_nonode(
                     self.tree
@@ -299,6 +301,19 @@ fn version(opts: &Opts) -> i32 {
     opts.get("v").map_or(-1, |v| v.parse().unwrap())
 }
 
+/// How `get` prints null data (ZooKeeper answers it as a null buffer, not an empty one).
+const NULL_DATA: &str = "<null>";
+
+/// The data of a create (`data=`) or set (second positional argument); `nulldata=1` sends a
+/// null buffer instead.
+fn op_data(given: Option<&str>, opts: &Opts) -> Option<Bytes> {
+    if opts.contains_key("nulldata") {
+        None
+    } else {
+        Some(Bytes::from(given.unwrap_or_default().to_string()))
+    }
+}
+
 /// `PATH` is the first positional argument; `set` takes DATA second.
 fn parse_op(cmd: &str, args: &[&str], opts: &Opts) -> MultiOp {
     let path = args.first().map_or("", |p| unquote(p)).to_string();
@@ -314,7 +329,7 @@ fn parse_op(cmd: &str, args: &[&str], opts: &Opts) -> MultiOp {
             MultiOp::Create(CreateOp {
                 op,
                 path,
-                data: Bytes::from(opts.get("data").cloned().unwrap_or_default()),
+                data: op_data(opts.get("data").map(String::as_str), opts),
                 acl: opts
                     .get("acl")
                     .map_or_else(Acl::open_unsafe, |a| parse_acl(a)),
@@ -328,7 +343,7 @@ fn parse_op(cmd: &str, args: &[&str], opts: &Opts) -> MultiOp {
         }),
         "set" => MultiOp::SetData(SetDataRequest {
             path,
-            data: Bytes::from(args.get(1).map_or("", |d| *d).to_string()),
+            data: op_data(args.get(1).copied(), opts),
             version: version(opts),
         }),
         "check" => MultiOp::Check(CheckVersionRequest {
