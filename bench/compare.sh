@@ -203,6 +203,10 @@ if [[ " $PARTS " == *" standalone "* ]]; then
         p50=$("$FK" bench fsync --dir "$work" --count 2000 --size 1024 --json \
             | python3 -c "import json, sys; print(json.load(sys.stdin)['p50_ms'])")
         fact standalone "one 1 KiB append + fdatasync on this disk, p50 (ms)" disk "$p50"
+        # The machine's floor under watch fan-out: a frame to each of 1000 loopback connections.
+        p50=$("$FK" bench fanout --connections 1000 --rounds 200 --json \
+            | python3 -c "import json, sys; print(json.load(sys.stdin)['p50_ms'])")
+        fact standalone "one 60 B frame to each of 1000 loopback connections, p50 (ms)" loopback "$p50"
     done
     measure standalone STANDALONE 1 "$BASE_PORT" $((BASE_PORT + 1))
     # Open loop at 80% of what ZooKeeper sustained: latency when neither server is saturated.

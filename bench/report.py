@@ -56,7 +56,18 @@ def fact_lines(part):
             p50 = med(part, "single client set", target, "p50_ms")
             if p50 is not None:
                 lines.append(f"- single-client set p50 / fdatasync p50, {label}: {p50 / fsync:.2f}×")
-    for what in dict.fromkeys(n["what"] for n in notes if n["part"] == part and n["target"] != "disk"):
+    loopback = sorted(n["value"] for n in notes if n["part"] == part and n["target"] == "loopback")
+    if loopback:
+        floor = statistics.median(loopback)
+        lines.append(f"- one 60 B frame written to each of 1000 loopback TCP connections until every receiving task "
+                     f"has read it (`ferrokeeper bench fanout`, no server), p50: {floor:.2f} ms (median of "
+                     f"{len(loopback)} probes)")
+        for target, label in (("zookeeper", "ZooKeeper"), ("ferrokeeper", "Ferrokeeper")):
+            p50 = med(part, "watch fan-out 1000", target, "p50_ms")
+            if p50 is not None:
+                lines.append(f"- watch fan-out p50 / loopback fan-out floor p50, {label}: {p50 / floor:.2f}×")
+    for what in dict.fromkeys(n["what"] for n in notes
+                              if n["part"] == part and n["target"] not in ("disk", "loopback")):
         # A measure taken once per run is reported as its largest value.
         vals = {}
         for n in notes:

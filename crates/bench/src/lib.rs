@@ -10,12 +10,14 @@
 
 mod cpu;
 mod disk;
+mod loopback;
 mod report;
 mod stats;
 mod workload;
 
 pub use cpu::process_cpu_time;
 pub use disk::fdatasync_latency;
+pub use loopback::fanout_floor;
 pub use report::Report;
 pub use stats::{Percentiles, Samples};
 pub use workload::{key, Workload, ROOT};

@@ -85,6 +85,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1024)]
         size: usize,
     },
+    /// Measure this machine's floor under watch fan-out (no server involved): one small frame
+    /// written to each of N loopback TCP connections until every receiving task has read it.
+    Fanout {
+        /// Connections (watchers) to deliver to.
+        #[arg(long, default_value_t = 1000)]
+        connections: usize,
+        /// Rounds to time.
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+        /// Bytes per frame (a watch event for a short path is about 60).
+        #[arg(long, default_value_t = 60)]
+        size: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -130,6 +143,31 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         }
         println!(
             "{{\"workload\":\"fdatasync\",\"value_size\":{size},\"operations\":{count},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
+            p.p50, p.p90, p.p99, p.max
+        );
+        return Ok(());
+    }
+    if let Some(BenchCommand::Fanout {
+        connections,
+        rounds,
+        size,
+    }) = &args.command
+    {
+        let p = runtime
+            .block_on(bench::fanout_floor(
+                (*connections).max(1),
+                (*rounds).max(1),
+                (*size).max(1),
+            ))
+            .map_err(|e| format!("cannot measure loopback fan-out: {e}"))?;
+        if !args.json {
+            println!(
+                "{size} B to each of {connections} loopback connections: p50 {:.3} ms  p90 {:.3}  p99 {:.3}  max {:.3}",
+                p.p50, p.p90, p.p99, p.max
+            );
+        }
+        println!(
+            "{{\"workload\":\"loopback-fanout\",\"connections\":{connections},\"value_size\":{size},\"operations\":{rounds},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
             p.p50, p.p90, p.p99, p.max
         );
         return Ok(());

@@ -53,6 +53,9 @@ pub struct Environment {
     pub fs: SharedFs,
     pub clock: Arc<dyn Clock>,
     pub blocking: Blocking,
+    /// Seeds every random choice the Raft library makes for this member (election timeouts,
+    /// timer jitter). Production draws it at random; a simulation derives it from its seed.
+    pub rng_seed: u64,
 }
 
 impl std::fmt::Debug for Environment {
@@ -72,6 +75,7 @@ impl Environment {
             fs: storage::fs::std_fs(),
             clock: Arc::new(SystemClock),
             blocking: Blocking::Threads,
+            rng_seed: random_seed(),
         }
     }
 
@@ -87,6 +91,15 @@ impl Environment {
             Blocking::Inline => Ok(work()),
         }
     }
+}
+
+/// A seed from the operating system's randomness: the standard library seeds each
+/// `RandomState` from it, which spares a dependency for one number per process.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(std::process::id().into());
+    hasher.finish()
 }
 
 /// Real TCP with Nagle off: Raft messages are small and latency-bound.

@@ -229,15 +229,20 @@ impl<P: LogPayload> RaftConsensus<P> {
             storage.initial,
             env.clone(),
         );
-        let raft = openraft::Raft::new(
-            options.my_id,
-            Arc::new(config),
-            network::Network {
-                my_id: options.my_id,
-                env: env.clone(),
-            },
-            storage.log,
-            state_machine,
+        // Openraft's own tasks inherit the seed scope from here (its runtime derives a child seed
+        // per spawned task), so every random choice it makes follows from `rng_seed`.
+        let raft = types::RaftRuntime::scope(
+            env.rng_seed,
+            openraft::Raft::new(
+                options.my_id,
+                Arc::new(config),
+                network::Network {
+                    my_id: options.my_id,
+                    env: env.clone(),
+                },
+                storage.log,
+                state_machine,
+            ),
         )
         .await
         .map_err(|e| EnsembleError::Raft(e.to_string()))?;

@@ -36,7 +36,14 @@ openraft::declare_raft_types!(
         D = LogData,
         R = (),
         Node = openraft::BasicNode,
+        AsyncRuntime = RaftRuntime,
 );
+
+/// Tokio, with openraft's random choices (election timeouts, tick jitter) drawn from a seed:
+/// [`super::Environment::rng_seed`], random in production and fixed by a simulation's seed so
+/// that a replay elects the same leaders.
+pub type RaftRuntime =
+    openraft::rt::deterministic_rng::DeterministicRng<openraft_rt_tokio::TokioRuntime>;
 
 pub type Entry = openraft::type_config::alias::EntryOf<TypeConfig>;
 pub type LogId = openraft::type_config::alias::LogIdOf<TypeConfig>;

@@ -6,9 +6,8 @@
 //! write must be accounted for, and all members must hold identical state.
 //!
 //! `FK_SIM_SEEDS=N` runs N seeds (default 6; `FK_SIM_BASE` is the first); `FK_SIM_SEED=S` replays seed S alone. A seed fixes
-//! the fault schedule, the network's latencies and losses, and the clients' choices; openraft's
-//! election jitter comes from its own thread-local random source, so a replay can differ in
-//! which member wins an election.
+//! the fault schedule, the network's latencies and losses, the clients' choices, and openraft's
+//! election timeouts and timer jitter (seeded per member and boot through `Environment::rng_seed`).
 
 mod machine;
 mod member;
@@ -316,12 +315,15 @@ fn run_seed(seed: u64) -> Result<String, String> {
     for m in 1..=MEMBERS {
         let fs = disks[(m - 1) as usize].clone();
         let slot = Arc::clone(&slots[(m - 1) as usize]);
+        let boots = std::cell::Cell::new(0u64);
         sim.host(format!("m{m}"), move || {
+            boots.set(boots.get() + 1);
             member::run(
                 m,
                 Arc::new(fs.clone()) as SharedFs,
                 Arc::clone(&slot),
                 SNAP_COUNT,
+                seed ^ (m << 48) ^ (boots.get() << 32),
             )
         });
     }

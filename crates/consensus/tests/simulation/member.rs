@@ -95,13 +95,21 @@ pub async fn read_frame<T: serde::de::DeserializeOwned>(
     postcard::from_bytes(&bytes).map_err(io::Error::other)
 }
 
-/// The member's software; turmoil calls it again after every restart. `fs` outlives restarts.
-pub async fn run(id: u64, fs: SharedFs, slot: Slot, snap_count: u64) -> turmoil::Result {
+/// The member's software; turmoil calls it again after every restart. `fs` outlives restarts;
+/// `rng_seed` differs per member and per boot, and follows from the simulation's seed.
+pub async fn run(
+    id: u64,
+    fs: SharedFs,
+    slot: Slot,
+    snap_count: u64,
+    rng_seed: u64,
+) -> turmoil::Result {
     let env = Environment {
         transport: Arc::new(SimNet),
         fs,
         clock: Arc::new(SimClock),
         blocking: Blocking::Inline,
+        rng_seed,
     };
     let dir = Path::new("/data/raft");
     let (storage, snapshot) = RaftStorage::open(dir, &env, storage::SegmentLayout::default())?;
