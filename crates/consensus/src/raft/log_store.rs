@@ -434,10 +434,10 @@ mod tests {
     fn entry(term: u64, index: u64) -> Entry {
         Entry::new_normal(
             log_id(term, index),
-            LogData {
-                time_ms: index as i64,
-                payload: bytes::Bytes::from(index.to_be_bytes().to_vec()),
-            },
+            LogData::encoded(
+                index as i64,
+                bytes::Bytes::from(index.to_be_bytes().to_vec()),
+            ),
         )
     }
 

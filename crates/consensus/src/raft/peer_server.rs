@@ -177,7 +177,7 @@ async fn propose_forwarded<P: LogPayload>(ctx: &PeerContext<P>, writes: Vec<byte
     let time_ms = ctx.env.clock.now_ms();
     let entries = writes
         .into_iter()
-        .map(|payload| LogData { time_ms, payload });
+        .map(|payload| LogData::encoded(time_ms, payload));
     match ctx.raft.client_write_many(entries).await {
         Ok(_) => true,
         Err(e) => {

@@ -7,7 +7,7 @@
 
 use super::environment::{Environment, PeerRead, PeerWrite};
 use super::network::connect;
-use super::types::LogData;
+use super::types::{Decoded, LogData};
 use super::wire::{read_frame, write_frame, PeerRequest, PeerResponse, WireError};
 use super::{Member, RaftHandle};
 use crate::durable::LogPayload;
@@ -144,6 +144,9 @@ struct Proposer<P: LogPayload> {
     link: Option<Link>,
 }
 
+/// Bytes of buffer reserved at a time for encoding proposals.
+const ENCODE_BLOCK: usize = 64 * 1024;
+
 impl<P: LogPayload> Proposer<P> {
     async fn run(
         mut self,
@@ -162,11 +165,16 @@ impl<P: LogPayload> Proposer<P> {
                     if n == 0 {
                         return;
                     }
-                    let encoded: Vec<Bytes> = batch
+                    let encoded: Vec<(Bytes, Arc<P>)> = batch
                         .drain(..)
                         .map(|p| {
+                            // Proposals are encoded into shared blocks: one allocation serves
+                            // many, instead of each growing its own buffer from nothing.
+                            if buf.capacity() < ENCODE_BLOCK / 16 {
+                                buf.reserve(ENCODE_BLOCK);
+                            }
                             p.encode(&mut buf);
-                            buf.split().freeze()
+                            (buf.split().freeze(), p)
                         })
                         .collect();
                     self.propose(encoded).await;
@@ -210,14 +218,16 @@ impl<P: LogPayload> Proposer<P> {
         }
     }
 
-    async fn propose(&mut self, writes: Vec<Bytes>) {
+    async fn propose(&mut self, writes: Vec<(Bytes, Arc<P>)>) {
         let leader = self.status.borrow().leader;
         match leader {
             Some(leader) if leader == self.my_id => {
                 let time_ms = self.env.clock.now_ms();
-                let entries = writes
-                    .into_iter()
-                    .map(|payload| LogData { time_ms, payload });
+                let entries = writes.into_iter().map(|(payload, decoded)| LogData {
+                    time_ms,
+                    payload,
+                    decoded: Some(decoded as Decoded),
+                });
                 match self.raft.client_write_many(entries).await {
                     Ok(mut results) => {
                         let status = Arc::clone(&self.status);
@@ -242,6 +252,7 @@ impl<P: LogPayload> Proposer<P> {
                 }
             }
             Some(leader) => {
+                let writes = writes.into_iter().map(|(payload, _)| payload).collect();
                 if let Err(e) = self.send(leader, PeerRequest::Forward(writes)).await {
                     tracing::info!("cannot forward writes to leader {leader}: {e}");
                 }

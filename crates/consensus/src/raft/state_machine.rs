@@ -111,12 +111,16 @@ impl<P: LogPayload> RaftStateMachine<TypeConfig> for StateMachine<P> {
             let index = entry.log_id.index;
             match entry.payload {
                 EntryPayload::Normal(data) => {
-                    let payload = P::decode(data.payload)
-                        .map_err(|e| other(format!("log entry {index} does not decode: {e}")))?;
+                    let payload = match data.decoded.and_then(|d| d.downcast::<P>().ok()) {
+                        Some(proposed_here) => proposed_here,
+                        None => Arc::new(P::decode(data.payload).map_err(|e| {
+                            other(format!("log entry {index} does not decode: {e}"))
+                        })?),
+                    };
                     batch.push(Committed {
                         zxid: index as i64,
                         time_ms: data.time_ms,
-                        payload: Arc::new(payload),
+                        payload,
                     });
                 }
                 EntryPayload::Blank => {}

@@ -2,15 +2,44 @@
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 
 /// One client write as it sits in the Raft log: the leader's timestamp and the server's encoded
 /// proposal. The leader stamps the time when it proposes, so every replica applies the same value.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct LogData {
     pub time_ms: i64,
     pub payload: Bytes,
+    /// On the member that proposed the entry, the proposal `payload` encodes, so applying it
+    /// there skips decoding what was just encoded. Never stored or sent: every other reader of
+    /// the entry decodes `payload`, which is the only thing that counts.
+    #[serde(skip)]
+    pub decoded: Option<Decoded>,
 }
+
+/// A proposal as its proposer holds it (downcast by the state machine).
+pub type Decoded = Arc<dyn Any + Send + Sync>;
+
+impl LogData {
+    /// An entry read back from storage or received from a peer.
+    pub fn encoded(time_ms: i64, payload: Bytes) -> LogData {
+        LogData {
+            time_ms,
+            payload,
+            decoded: None,
+        }
+    }
+}
+
+impl PartialEq for LogData {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time_ms, &self.payload) == (other.time_ms, &other.payload)
+    }
+}
+
+impl Eq for LogData {}
 
 impl fmt::Debug for LogData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -111,7 +111,12 @@ where
 
 /// Encodes a log entry for the write-ahead log.
 pub fn encode_entry(entry: &super::types::Entry) -> Result<Vec<u8>, postcard::Error> {
-    postcard::to_stdvec(entry)
+    // Sized up front: the payload dominates, and growing the vector copies it again and again.
+    let payload = match &entry.payload {
+        openraft::EntryPayload::Normal(data) => data.payload.len(),
+        _ => 0,
+    };
+    postcard::to_extend(entry, Vec::with_capacity(payload + 64))
 }
 
 /// Decodes a log entry read back from the write-ahead log.
