@@ -186,6 +186,16 @@ impl Client {
         self.block_on(self.c().get_data_opt_w(path))
     }
 
+    /// See [`crate::Client::get_config`].
+    pub fn get_config(&self) -> Result<(Vec<u8>, Stat), Error> {
+        self.block_on(self.c().get_config())
+    }
+
+    /// See [`crate::Client::get_config_w`].
+    pub fn get_config_w(&self) -> Result<(Vec<u8>, Stat, WatchFuture), Error> {
+        self.block_on(self.c().get_config_w())
+    }
+
     /// See [`crate::Client::set_data`].
     pub fn set_data(&self, path: &str, data: &[u8], version: Option<i32>) -> Result<Stat, Error> {
         self.block_on(self.c().set_data(path, data, version))

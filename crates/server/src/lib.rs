@@ -11,6 +11,7 @@ pub mod config;
 pub mod connection;
 pub mod connection_stats;
 pub mod context;
+pub mod dynamic_config;
 pub mod ensemble;
 pub mod four_letter;
 pub mod listener;
@@ -121,7 +122,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         let env = consensus::raft::Environment::production();
         let (storage, state) =
             consensus::raft::RaftStorage::open(&options.dir, &env, config.log_layout())?;
-        let tree = match state {
+        let mut tree = match state {
             Some(input) => read_ahead::with_read_ahead(input, |input| {
                 snapshots::read_tree(input, tree_config.clone())
             })
@@ -131,6 +132,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             })?,
             None => DataTree::with_config(tree_config.clone()),
         };
+        dynamic_config::init_config_node(&mut tree, &config);
         let applied_zxid = Arc::new(AtomicI64::new(tree.last_zxid()));
         let apply_task = ApplyTask::new(
             tree,

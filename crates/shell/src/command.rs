@@ -137,6 +137,16 @@ pub enum Command {
         /// Prefix; `/` when omitted.
         path: String,
     },
+    /// `config [-c] [-w] [-s]`: the ensemble's configuration (`/zookeeper/config`, whatever the
+    /// chroot).
+    Config {
+        /// `-c`: only the version and the client addresses (zkCli's client connection string).
+        connect_string: bool,
+        /// `-w`: leave a watch on the configuration.
+        watch: bool,
+        /// `-s`: print the stat after the data.
+        stat: bool,
+    },
     /// `getAllChildrenNumber path`.
     GetAllChildrenNumber {
         /// The node.
@@ -165,6 +175,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("addWatch", "[-m mode] path # optional mode is one of [PERSISTENT, PERSISTENT_RECURSIVE] - default is PERSISTENT_RECURSIVE"),
     ("addauth", "scheme auth"),
     ("close", ""),
+    ("config", "[-c] [-w] [-s]"),
     ("connect", "host:port"),
     ("create", "[-s] [-e] [-c] [-t ttl] path [data] [acl]"),
     ("delete", "[-v version] path"),
@@ -427,6 +438,15 @@ pub fn parse(words: &[String]) -> Result<Command, ShellError> {
                 _ => return Err(usage(cmd)),
             }
         }
+        "config" => {
+            // zkCli ignores words after the options.
+            let p = parse_opts(cmd, rest, "cws", "")?;
+            Command::Config {
+                connect_string: p.flag('c'),
+                watch: p.flag('w'),
+                stat: p.flag('s'),
+            }
+        }
         "getAllChildrenNumber" => Command::GetAllChildrenNumber {
             path: path1(&parse_opts(cmd, rest, "", "")?)?,
         },
@@ -573,6 +593,18 @@ mod tests {
             Command::GetEphemerals { path: "/".into() }
         );
         assert_eq!(p("redo 2").unwrap(), Command::Redo(2));
+        assert_eq!(
+            p("config -s -cw extra").unwrap(),
+            Command::Config {
+                connect_string: true,
+                watch: true,
+                stat: true
+            }
+        );
+        assert_eq!(
+            p("config -x").unwrap_err().to_string(),
+            "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -x"
+        );
         assert_eq!(
             p("setAcl -R -v 1 /a digest:u:p:cdrwa").unwrap(),
             Command::SetAcl {

@@ -1,5 +1,6 @@
 //! Running commands against a session and printing their answers as zkCli does.
 
+use crate::client_config;
 use crate::command::{self, Command, WatchKind};
 use crate::error::ShellError;
 use crate::format;
@@ -360,6 +361,11 @@ impl Shell {
                     .map_err(|e| ShellError::keeper(e, &path))?;
                 self.out(&format!("{}\n", format::java_list(&list)))?;
             }
+            Command::Config {
+                connect_string,
+                watch,
+                stat,
+            } => self.config(connect_string, watch, stat)?,
             Command::GetAllChildrenNumber { path } => {
                 let n = self
                     .client()?
@@ -456,6 +462,31 @@ impl Shell {
         children.sort();
         self.out(&format!("{}\n", format::java_list(&children)))?;
         if let Some(st) = st {
+            self.out(&format::stat(&st))?;
+        }
+        Ok(())
+    }
+
+    /// zkCli's `config`: the data of `/zookeeper/config` (empty on a standalone server), or with
+    /// `-c` only its version and client addresses.
+    fn config(&self, connect_string: bool, watch: bool, stat: bool) -> Result<(), ShellError> {
+        let zk = self.client()?;
+        let k = |e| ShellError::keeper(e, client::CONFIG_NODE);
+        let (data, st) = if watch {
+            let (d, s, w) = zk.get_config_w().map_err(k)?;
+            self.spawn_watch(w);
+            (d, s)
+        } else {
+            zk.get_config().map_err(k)?
+        };
+        let text = String::from_utf8_lossy(&data);
+        let shown = if connect_string {
+            client_config::client_config_str(&text)
+        } else {
+            text.into_owned()
+        };
+        self.out(&format!("{shown}\n"))?;
+        if stat {
             self.out(&format::stat(&st))?;
         }
         Ok(())

@@ -12,10 +12,12 @@
 
 #![warn(missing_docs)]
 
+pub mod client_config;
 pub mod command;
 mod error;
 pub mod exec;
 pub mod format;
+mod java_props;
 pub mod options;
 pub mod repl;
 pub mod tokens;

@@ -104,20 +104,20 @@ fn ip_is_valid(id: &str) -> bool {
     };
     match bits {
         None => true,
-        Some(bits) => parse_prefix_bits(bits, addr.len()).is_some(),
+        Some(bits) => parse_prefix_bits(bits, addr.len).is_some(),
     }
 }
 
 /// `IPAuthenticationProvider.matches`: `client` (an address) against `acl_expr` (address or
-/// CIDR); IPv4 never matches IPv6.
+/// CIDR); IPv4 never matches IPv6. Allocates nothing: watch delivery runs it once per watcher.
 fn ip_matches(client: &str, acl_expr: &str) -> bool {
     let (acl_addr, bits) = split_cidr(acl_expr);
     let Some(mut acl_addr) = parse_addr(acl_addr) else {
         return false;
     };
     let bits = match bits {
-        None => acl_addr.len() * 8,
-        Some(bits) => match parse_prefix_bits(bits, acl_addr.len()) {
+        None => acl_addr.len * 8,
+        Some(bits) => match parse_prefix_bits(bits, acl_addr.len) {
             Some(bits) => bits,
             None => return false,
         },
@@ -125,12 +125,12 @@ fn ip_matches(client: &str, acl_expr: &str) -> bool {
     let Some(mut client_addr) = parse_addr(client) else {
         return false;
     };
-    if client_addr.len() != acl_addr.len() {
+    if client_addr.len != acl_addr.len {
         return false;
     }
-    mask(&mut acl_addr, bits);
-    mask(&mut client_addr, bits);
-    acl_addr == client_addr
+    mask(acl_addr.bytes_mut(), bits);
+    mask(client_addr.bytes_mut(), bits);
+    acl_addr.bytes_mut() == client_addr.bytes_mut()
 }
 
 fn split_cidr(expr: &str) -> (&str, Option<&str>) {
@@ -156,12 +156,27 @@ fn mask(addr: &mut [u8], bits: usize) {
     }
 }
 
+/// An IPv4 (4 bytes used) or IPv6 (16 bytes) address, held inline.
+struct Addr {
+    bytes: [u8; 16],
+    len: usize,
+}
+
+impl Addr {
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes[..self.len]
+    }
+}
+
 /// An address as bytes: IPv6 when it holds `:`, else IPv4 when it holds `.`.
-fn parse_addr(addr: &str) -> Option<Vec<u8>> {
+fn parse_addr(addr: &str) -> Option<Addr> {
     if addr.contains(':') {
-        parse_v6(addr).map(|a| a.to_vec())
+        parse_v6(addr).map(|bytes| Addr { bytes, len: 16 })
     } else if addr.contains('.') {
-        parse_v4(addr).map(|a| a.to_vec())
+        let v4 = parse_v4(addr)?;
+        let mut bytes = [0u8; 16];
+        bytes[..4].copy_from_slice(&v4);
+        Some(Addr { bytes, len: 4 })
     } else {
         None
     }
@@ -179,41 +194,41 @@ fn parse_v4(addr: &str) -> Option<[u8; 4]> {
 
 /// ZooKeeper 3.9's IPv6 parser: hex groups of at most 4 digits, at most one `::`.
 fn parse_v6(addr: &str) -> Option<[u8; 16]> {
-    let halves: Vec<&str> = addr.split("::").collect();
-    let (head, tail): (Vec<&str>, Vec<&str>) = match halves.as_slice() {
-        [full] => {
-            let groups: Vec<&str> = full.split(':').collect();
-            if groups.len() != 8 {
-                return None;
-            }
-            (groups, Vec::new())
-        }
-        [head, tail] => {
-            let head: Vec<&str> = if head.is_empty() {
-                Vec::new()
-            } else {
-                head.split(':').collect()
-            };
-            let tail: Vec<&str> = if tail.is_empty() {
-                Vec::new()
-            } else {
-                tail.split(':').collect()
-            };
-            if head.len() + tail.len() >= 8 {
-                return None;
-            }
-            (head, tail)
-        }
-        _ => return None,
-    };
     let mut out = [0u8; 16];
-    fill_v6_groups(&mut out[..head.len() * 2], &head)?;
-    let tail_start = 16 - tail.len() * 2;
-    fill_v6_groups(&mut out[tail_start..], &tail)?;
+    match addr.split_once("::") {
+        None => {
+            if addr.split(':').count() != 8 {
+                return None;
+            }
+            fill_v6_groups(&mut out, addr.split(':'))?;
+        }
+        Some((head, tail)) => {
+            if tail.contains("::") {
+                return None;
+            }
+            let groups = |half: &'_ str| {
+                if half.is_empty() {
+                    0
+                } else {
+                    half.split(':').count()
+                }
+            };
+            let (head_len, tail_len) = (groups(head), groups(tail));
+            if head_len + tail_len >= 8 {
+                return None;
+            }
+            if head_len > 0 {
+                fill_v6_groups(&mut out[..head_len * 2], head.split(':'))?;
+            }
+            if tail_len > 0 {
+                fill_v6_groups(&mut out[16 - tail_len * 2..], tail.split(':'))?;
+            }
+        }
+    }
     Some(out)
 }
 
-fn fill_v6_groups(out: &mut [u8], groups: &[&str]) -> Option<()> {
+fn fill_v6_groups<'a>(out: &mut [u8], groups: impl Iterator<Item = &'a str>) -> Option<()> {
     for (slot, group) in out.chunks_exact_mut(2).zip(groups) {
         if group.is_empty() || group.len() > 4 {
             return None;
@@ -270,6 +285,9 @@ mod tests {
             "fe80::/10",
             "1:2:3:4:5:6:7:8",
             "::",
+            "1::",
+            "::1:2",
+            "1:2:3::6:7:8",
         ] {
             assert!(ip_is_valid(ok), "{ok}");
         }
@@ -286,6 +304,9 @@ mod tests {
             " 1.2.3.4",
             "1::2::3",
             "12345::",
+            ":::",
+            "1:::2",
+            "1:2:3:4:5:6:7:",
         ] {
             assert!(!ip_is_valid(bad), "{bad}");
         }

@@ -39,15 +39,19 @@ impl DataTree {
         let parent_path = self.shared_path(parent_path);
         let child = child.to_string();
         let acl = self.share_acl(&parent_path, acl);
+        // The parent always exists here (create checked it); its ACL guards NodeChildrenChanged.
+        let mut parent_acl = None;
         if let Some(parent) = self.nodes.get_mut(&*parent_path) {
             let parent = Arc::make_mut(parent);
             parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
             parent.stat.pzxid = zxid;
             parent.children.insert(ChildName::new(&child));
+            parent_acl = Some(parent.acl.clone());
         }
+        let parent_acl = parent_acl.unwrap_or_else(|| acl.clone());
         let node = Node {
             data: data.map(own),
-            acl,
+            acl: acl.clone(),
             stat: PersistedStat::created(zxid, time_ms, kind.to_owner()),
             children: Children::default(),
         };
@@ -83,10 +87,12 @@ impl DataTree {
         triggers.push(WatchTrigger {
             path: path.clone(),
             event: EventType::NodeCreated,
+            acl,
         });
         triggers.push(WatchTrigger {
             path: parent_path,
             event: EventType::NodeChildrenChanged,
+            acl: parent_acl,
         });
         stat
     }
@@ -106,13 +112,16 @@ impl DataTree {
             return;
         };
         let (parent_path, child) = parent_of(path).unwrap_or((ROOT, ""));
+        let mut parent_acl = None;
         if let Some(parent) = self.nodes.get_mut(parent_path) {
             let parent = Arc::make_mut(parent);
             parent.children.remove(child);
             if zxid > parent.stat.pzxid {
                 parent.stat.pzxid = zxid;
             }
+            parent_acl = Some(parent.acl.clone());
         }
+        let parent_acl = parent_acl.unwrap_or_else(|| node.acl.clone());
         let data_len = node.data_len();
         self.data_size -= java_len(path) + data_len;
         match node.kind() {
@@ -134,13 +143,16 @@ impl DataTree {
         if let Some(prefix) = self.quota_prefix(path) {
             self.add_quota_usage(&prefix, -data_len, -1);
         }
+        // A deleted node's watchers are judged by the ACL it had.
         triggers.push(WatchTrigger {
             path: key,
             event: EventType::NodeDeleted,
+            acl: node.acl.clone(),
         });
         triggers.push(WatchTrigger {
             path: self.shared_path(parent_path),
             event: EventType::NodeChildrenChanged,
+            acl: parent_acl,
         });
     }
 
@@ -171,6 +183,7 @@ impl DataTree {
         node.stat.mzxid = zxid;
         node.stat.version = version;
         let stat = node.stat();
+        let acl = node.acl.clone();
         self.data_size += new_len - old_len;
         if let Some(prefix) = self.quota_prefix(path) {
             self.add_quota_usage(&prefix, new_len - old_len, 0);
@@ -178,6 +191,7 @@ impl DataTree {
         triggers.push(WatchTrigger {
             path: key,
             event: EventType::NodeDataChanged,
+            acl,
         });
         Some(stat)
     }

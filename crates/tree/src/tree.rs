@@ -71,12 +71,29 @@ impl DataTree {
         for path in [ROOT, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER] {
             tree.put_system_node(path, system(&open));
         }
-        // ZooKeeper puts the config node's read-only ACL in place with setACL(version -1), which
-        // leaves its aversion at -1.
-        let mut config_node = system(&Arc::new(Acl::read_unsafe()));
-        config_node.stat.aversion = -1;
-        tree.put_system_node(CONFIG_ZOOKEEPER, config_node);
+        tree.put_system_node(CONFIG_ZOOKEEPER, config_node());
         tree
+    }
+
+    /// Sets `/zookeeper/config` to an ensemble member's membership, outside the log, as
+    /// ZooKeeper's `ZKDatabase.initConfigInZKDatabase` does: each member writes the text from its
+    /// own configuration when it starts, so it is no txn and fires no watch. As there, the node's
+    /// dataVersion becomes -1, its mzxid the configuration's version and its mtime `time_ms`; a
+    /// tree without the node gets it back first.
+    pub fn set_config_data(&mut self, data: &[u8], config_version: i64, time_ms: i64) {
+        if !self.nodes.contains_key(CONFIG_ZOOKEEPER) {
+            self.put_system_node(CONFIG_ZOOKEEPER, config_node());
+        }
+        // Nobody can watch a tree that is not serving yet, so the trigger is dropped.
+        let mut triggers = Vec::new();
+        self.set_node_data(
+            CONFIG_ZOOKEEPER,
+            Some(Bytes::copy_from_slice(data)),
+            -1,
+            config_version,
+            time_ms,
+            &mut triggers,
+        );
     }
 
     /// Adds a built-in node without touching its parent's stat, as ZooKeeper's constructor does.
@@ -284,6 +301,21 @@ pub struct NodeRecord<'a> {
     pub acl: &'a Arc<Vec<Acl>>,
     /// The stat as persisted.
     pub stat: PersistedStat,
+}
+
+/// `/zookeeper/config` as ZooKeeper creates it: empty, readable by anyone, writable by nobody.
+fn config_node() -> Node {
+    Node {
+        data: Some(Bytes::new()),
+        acl: Arc::new(Acl::read_unsafe()),
+        // ZooKeeper puts the read-only ACL in place with setACL(version -1), which leaves the
+        // aversion at -1.
+        stat: PersistedStat {
+            aversion: -1,
+            ..PersistedStat::default()
+        },
+        children: Children::default(),
+    }
 }
 
 /// The parent path and child name of a stored path; `None` for the root.

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use jute::proto::{CheckVersionRequest, DeleteRequest, SetAclRequest, SetDataRequest};
-use jute::{CreateOp, ErrorCode, EventType, Id, MultiOp, MultiResult, Stat};
+use jute::{Acl, CreateOp, ErrorCode, EventType, Id, MultiOp, MultiResult, Stat};
 use std::sync::Arc;
 
 /// Who issued a request, for ACL checks at apply time and for the `auth` ACL scheme.
@@ -126,6 +126,10 @@ pub struct WatchTrigger {
     pub path: Arc<str>,
     /// NodeCreated, NodeDeleted, NodeDataChanged or NodeChildrenChanged.
     pub event: EventType,
+    /// The ACL a watcher needs READ under to be told (ZooKeeper's CVE-2024-23944 fix): the node's
+    /// own for a creation, data change or deletion (a deleted node's last ACL), the parent's for
+    /// NodeChildrenChanged. Shared with the node, so carrying it costs no allocation.
+    pub acl: Arc<Vec<Acl>>,
 }
 
 /// The result of applying one txn: the output or error code, and the watch triggers it fired.

@@ -348,3 +348,55 @@ fn rebuild_finds_quota_roots_and_recounts_usage() {
     );
     assert_eq!(stats(&t), Some(Bytes::from_static(b"count=3,bytes=9")));
 }
+
+#[test]
+fn config_data_is_set_outside_the_log_as_zookeeper_does() {
+    let mut log = Log::new(TreeConfig::default());
+    log.create(0, "/a", b"1", 0);
+    let size = log.tree.approximate_data_size();
+    let text = b"server.1=127.0.0.1:2888:3888:participant\nversion=0";
+    log.tree.set_config_data(text, 0, 1_700_000_000_000);
+    let (data, stat) = log.tree.get_data("/zookeeper/config").expect("config node");
+    assert_eq!(data.as_deref(), Some(&text[..]));
+    // What `get -s /zookeeper/config` shows on a ZooKeeper 3.8 ensemble member (observed).
+    assert_eq!((stat.czxid, stat.ctime, stat.mzxid), (0, 0, 0));
+    assert_eq!(stat.mtime, 1_700_000_000_000);
+    assert_eq!((stat.version, stat.aversion, stat.cversion), (-1, -1, 0));
+    assert_eq!(stat.data_length, text.len() as i32);
+    // No txn: the zxid does not move, and the node stays read-only.
+    assert_eq!(log.tree.last_zxid(), 1);
+    assert_eq!(log.tree.approximate_data_size(), size + text.len() as i64);
+    let denied = log.apply(
+        0,
+        Txn::SetData(SetDataRequest {
+            path: "/zookeeper/config".into(),
+            data: Some(Bytes::from_static(b"x")),
+            version: -1,
+        }),
+    );
+    assert_eq!(denied.result, Err(ErrorCode::NoAuth));
+}
+
+#[test]
+fn config_data_brings_back_a_missing_config_node() {
+    let stat = PersistedStat::default();
+    let mut b = TreeBuilder::new(TreeConfig::default());
+    b.add_node("/", Some(Bytes::new()), Acl::open_unsafe(), stat)
+        .expect("root");
+    b.add_node("/zookeeper", Some(Bytes::new()), Acl::open_unsafe(), stat)
+        .expect("/zookeeper");
+    let mut t = b.finish(7).expect("tree");
+    assert!(t.stat("/zookeeper/config").is_none());
+    t.set_config_data(b"version=0", 0x1_0000_0003, 5);
+    let (acl, stat) = t.get_acl("/zookeeper/config").expect("config node");
+    assert_eq!(acl, Acl::read_unsafe());
+    assert_eq!((stat.aversion, stat.version), (-1, -1));
+    assert_eq!(stat.mzxid, 0x1_0000_0003);
+    // Added without counting as a creation, as ZooKeeper's addConfigNode does: copyStat's
+    // `2 × cversion − children` then shows -1.
+    assert_eq!(
+        t.get_children("/zookeeper").map(|(c, s)| (c, s.cversion)),
+        Some((vec!["config".to_string()], -1))
+    );
+    assert_eq!(t.last_zxid(), 7);
+}

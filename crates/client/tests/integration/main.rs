@@ -4,6 +4,7 @@
 mod blocking;
 mod chroot_auth;
 mod common;
+mod config;
 mod multi;
 mod ops;
 mod pipelining;

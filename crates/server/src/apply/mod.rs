@@ -6,6 +6,7 @@
 //! session sees its requests answered in order; watch events are queued before the reply of the
 //! write that fired them, so a client sees the event before the data that follows it.
 
+mod notify;
 mod reads;
 mod replies;
 
@@ -37,6 +38,8 @@ pub enum ApplyInput {
         conn_id: ConnId,
         session_id: i64,
         outbound: OutboundTx,
+        /// The connection's auth ids (its address), which decide what its watches may hear.
+        identity: Arc<Identity>,
     },
     /// A connection re-attaching an existing session.
     Attach {
@@ -49,6 +52,14 @@ pub enum ApplyInput {
         /// [`ATTACH_BARRIER_XID`]) is applied: an ensemble member must first catch up with
         /// everything committed before the client came, or it could revive an expired session.
         after_barrier: bool,
+        /// The connection's auth ids (its address), which decide what its watches may hear.
+        identity: Arc<Identity>,
+    },
+    /// A connection's auth ids changed (an auth packet was accepted). Later events are checked
+    /// against them, as ZooKeeper checks a watcher's current auth info at delivery.
+    Authenticated {
+        conn_id: ConnId,
+        identity: Arc<Identity>,
     },
     /// A connection closed; forget its watches.
     Disconnect { conn_id: ConnId },
@@ -71,6 +82,8 @@ pub struct StateView<'a> {
 struct ConnEntry {
     outbound: OutboundTx,
     session_id: i64,
+    /// Who the connection has proved to be, for the READ check on its watch events.
+    identity: Arc<Identity>,
 }
 
 /// The xid of the barrier a connection proposes before re-attaching a session in an ensemble.
@@ -83,6 +96,7 @@ pub struct PendingAttach {
     passwd: Bytes,
     timeout_ms: i32,
     outbound: OutboundTx,
+    identity: Arc<Identity>,
 }
 
 /// State owned by the apply task.
@@ -164,12 +178,14 @@ impl ApplyTask {
                 conn_id,
                 session_id,
                 outbound,
+                identity,
             } => {
                 self.conns.insert(
                     conn_id,
                     ConnEntry {
                         outbound,
                         session_id,
+                        identity,
                     },
                 );
             }
@@ -180,17 +196,24 @@ impl ApplyTask {
                 timeout_ms,
                 outbound,
                 after_barrier,
+                identity,
             } => {
                 let attach = PendingAttach {
                     session_id,
                     passwd,
                     timeout_ms,
                     outbound,
+                    identity,
                 };
                 if after_barrier {
                     self.pending_attach.insert(conn_id, attach);
                 } else {
                     self.attach(conn_id, attach);
+                }
+            }
+            ApplyInput::Authenticated { conn_id, identity } => {
+                if let Some(entry) = self.conns.get_mut(&conn_id) {
+                    entry.identity = identity;
                 }
             }
             ApplyInput::Disconnect { conn_id } => {
@@ -263,6 +286,7 @@ impl ApplyTask {
             passwd,
             timeout_ms,
             outbound,
+            identity,
         } = attach;
         let valid = self
             .tree
@@ -290,6 +314,7 @@ impl ApplyTask {
             ConnEntry {
                 outbound,
                 session_id,
+                identity,
             },
         );
     }
@@ -303,7 +328,22 @@ impl ApplyTask {
         let applied = self.tree.apply(&header, &proposal.identity, &proposal.txn);
         self.applied_zxid.store(zxid, Ordering::Release);
         for trigger in &applied.triggers {
-            for conn in self.watches.trigger(&trigger.path, trigger.event) {
+            let watchers = self.watches.trigger(&trigger.path, trigger.event);
+            if watchers.is_empty() {
+                continue;
+            }
+            // The watches are spent (one-shot ones) whether or not the event may be delivered.
+            let check = notify::ReadCheck::new(&trigger.acl);
+            for conn in watchers {
+                let allowed = || {
+                    self.conns
+                        .get(&conn)
+                        .is_some_and(|entry| check.allows(&entry.identity))
+                };
+                if false && check.needs_identity() && !allowed() {
+                    tracing::trace!(conn, path = %trigger.path, "event filtered by ACL");
+                    continue;
+                }
                 self.send(
                     conn,
                     Outbound::Event {

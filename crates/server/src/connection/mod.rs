@@ -199,6 +199,7 @@ impl Connection {
                     conn_id: self.conn_id,
                     session_id,
                     outbound: tx.clone(),
+                    identity: Arc::clone(&identity),
                 })
                 .map_err(|_| ConnectionError::Shutdown)?;
             let _ = tx.send(Outbound::Connected {
@@ -223,6 +224,7 @@ impl Connection {
                     timeout_ms,
                     outbound: tx,
                     after_barrier: barrier,
+                    identity: Arc::clone(&identity),
                 })
                 .map_err(|_| ConnectionError::Shutdown)?;
             if barrier {
@@ -320,6 +322,7 @@ impl Connection {
                 conn_id: self.conn_id,
                 session_id,
                 outbound,
+                identity: Arc::clone(identity),
             })
             .map_err(|_| ConnectionError::Shutdown)?;
         self.ctx
@@ -492,6 +495,11 @@ impl Connection {
                     match auth::authenticate(&s.identity, &packet, super_digest) {
                         Some(identity) => {
                             s.identity = Arc::new(identity);
+                            // Watch events from now on are checked against the new ids.
+                            let _ = self.ctx.apply.send(ApplyInput::Authenticated {
+                                conn_id: self.conn_id,
+                                identity: Arc::clone(&s.identity),
+                            });
                             encode_reply(
                                 header.xid,
                                 0,

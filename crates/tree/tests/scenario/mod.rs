@@ -214,7 +214,7 @@ impl Runner {
             }
             Err(e) => out.push_str(&format!("error {}\n", err_name(*e))),
         }
-        for WatchTrigger { path, event } in &applied.triggers {
+        for WatchTrigger { path, event, .. } in &applied.triggers {
             out.push_str(&format!("  watch {event:?} {path}\n"));
         }
     }
