@@ -340,7 +340,7 @@ impl ApplyTask {
                         .get(&conn)
                         .is_some_and(|entry| check.allows(&entry.identity))
                 };
-                if false && check.needs_identity() && !allowed() {
+                if check.needs_identity() && !allowed() {
                     tracing::trace!(conn, path = %trigger.path, "event filtered by ACL");
                     continue;
                 }
