@@ -7,6 +7,7 @@
 //!   expected output (tests/shell/*.expected) is Debian's zkCli.sh against real ZooKeeper, which
 //!   `FK_SHELL_BLESS=1` re-records. Watch events arrive asynchronously (in zkCli too), so they
 //!   are compared as a sorted list at the end.
+//! - tests/shell/config.shell: `config` (standalone: an empty configuration), also under a chroot.
 //! - One-shot mode: `ferrokeeper shell -server X cmd args` runs one command and reports failure
 //!   in its exit code.
 
@@ -202,6 +203,16 @@ fn scripted(target: Target, name: &str) {
     );
 }
 
+/// tests/shell/config.shell records `config` on a standalone server, whose configuration node is
+/// empty; an ensemble's members print their membership instead (ensemble_config.rs checks that).
+fn scripted_config(target: Target) {
+    if !common::server(target).members.is_empty() {
+        println!("config.shell is recorded on a standalone server; the shared one is an ensemble");
+        return;
+    }
+    scripted(target, "config");
+}
+
 fn one_shot(target: Target) {
     let server = common::server(target).connect_string();
     let root = testkit::unique_root(&format!("shell_oneshot_{}", target.name()));
@@ -280,6 +291,11 @@ mod zookeeper {
     }
 
     #[test]
+    fn shell_config() {
+        super::scripted_config(ZooKeeper);
+    }
+
+    #[test]
     fn shell_one_shot() {
         super::one_shot(ZooKeeper);
     }
@@ -296,6 +312,11 @@ mod ferrokeeper {
     #[test]
     fn shell_session() {
         super::scripted(Ferrokeeper, "session");
+    }
+
+    #[test]
+    fn shell_config() {
+        super::scripted_config(Ferrokeeper);
     }
 
     #[test]
