@@ -9,6 +9,7 @@
 use crate::config::{QuorumServer, ServerConfig};
 use consensus::{Clock, SystemClock};
 use std::fmt::Write;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use tree::DataTree;
 
 /// The configuration version of a static zoo.cfg that was never reconfigured: `version=0`.
@@ -26,10 +27,55 @@ pub fn render(servers: &[QuorumServer], version: i64) -> String {
     let mut text = String::new();
     for s in sorted {
         // Writing into a String cannot fail.
-        let _ = writeln!(text, "server.{}={s}", s.id);
+        let _ = write!(
+            text,
+            "server.{}={}:{}:{}:{}",
+            s.id,
+            delimited(&java_host_string(&s.host)),
+            s.quorum_port,
+            s.election_port,
+            s.learner_type.name()
+        );
+        if let Some(client) = &s.client {
+            let _ = write!(
+                text,
+                ";{}:{}",
+                delimited(&java_host_string(&client.host)),
+                client.port
+            );
+        }
+        text.push('\n');
     }
     let _ = write!(text, "version={version:x}");
     text
+}
+
+/// How Java prints a host it was given as text (`InetSocketAddress.getHostString()`): an address
+/// literal in Java's own form (IPv6 as eight uncompressed groups, IPv4-mapped IPv6 as IPv4), a
+/// name as written.
+fn java_host_string(host: &str) -> String {
+    if let Ok(v4) = host.parse::<Ipv4Addr>() {
+        return v4.to_string();
+    }
+    match host.parse::<Ipv6Addr>() {
+        Ok(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let groups: Vec<String> = v6.segments().iter().map(|g| format!("{g:x}")).collect();
+                groups.join(":")
+            }
+        },
+        Err(_) => host.to_owned(),
+    }
+}
+
+/// `QuorumServer.delimitedHostString`: IPv6 in brackets.
+fn delimited(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
 }
 
 /// Puts this member's membership into `tree`'s `/zookeeper/config`, stamped with the wall clock;
@@ -70,15 +116,19 @@ mod tests {
     }
 
     #[test]
-    fn observers_ipv6_and_the_version_in_hex() {
+    fn observers_address_literals_and_the_version_in_hex() {
+        // Hosts as ZooKeeper 3.8's QuorumServer.toString() prints these lines: Java's form of
+        // an address literal, names as written.
         let servers = [
             line(1, "[::1]:2888:3888;[::1]:2181"),
-            line(2, "zk2:2888:3888:observer"),
+            line(2, "LocalHost:2888:3888:observer;[::ffff:10.0.0.1]:2181"),
+            line(3, "[::ffff:127.0.0.1]:2888:3888;[0:0::1]:5"),
         ];
         assert_eq!(
             render(&servers, 0x1_0000_0003),
-            "server.1=[::1]:2888:3888:participant;[::1]:2181\n\
-             server.2=zk2:2888:3888:observer\n\
+            "server.1=[0:0:0:0:0:0:0:1]:2888:3888:participant;[0:0:0:0:0:0:0:1]:2181\n\
+             server.2=LocalHost:2888:3888:observer;10.0.0.1:2181\n\
+             server.3=127.0.0.1:2888:3888:participant;[0:0:0:0:0:0:0:1]:5\n\
              version=100000003"
         );
     }
