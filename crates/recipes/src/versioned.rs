@@ -7,29 +7,36 @@
 //!   ever published (two big-endian `i64`). Missing: nothing published yet.
 //! - `P/versions/v-<n>` (`n` zero-padded to 10 digits): a persistent node holding version `n`'s
 //!   data (the data itself or a manifest naming where it lives).
+//! - `P/versions/v-<n>/file-<name>`: one persistent node per file of version `n`, for data
+//!   sets published as several files ([`VersionedStore::publish_files`]).
 //! - `P/versions/v-<n>/reader-<session>-<random>`: one ephemeral node per pin of version `n`.
-//! - `P/archive/v-<n>`: an archived version's data, moved out of `versions`.
+//! - `P/archive/v-<n>` and `P/archive/v-<n>/file-<name>`: an archived version's data and
+//!   files, moved out of `versions`.
 //! - `P/lock`: the writers' [`InterProcessMutex`]; publishing, archiving and rollback hold it.
 //!
 //! # Guarantees
-//! - **No half-published version.** [`VersionedStore::publish`] creates `v-<n>` with all of its
-//!   data and moves the counter to `n` in one `multi` that also checks the counter's znode
-//!   version: either both happen or neither. A reader that sees `n` in the counter finds
-//!   `v-<n>` complete.
+//! - **No half-published version.** [`VersionedStore::publish_files`] creates `v-<n>`, every
+//!   one of its file nodes, and moves the counter to `n` in one `multi` that also checks the
+//!   counter's znode version: either all of it happens or none. A reader that sees `n` in the
+//!   counter finds `v-<n>` and all of its files; [`VersionedStore::pin`] reports a counter that
+//!   names a missing version as [`Error::Malformed`] rather than taking it for an archived one.
 //! - **A pinned version is never archived.** A reader pins by creating its ephemeral node under
-//!   `v-<n>`; archiving deletes `v-<n>` inside a `multi`, and ZooKeeper refuses to delete a node
-//!   that has children, so whichever comes first wins atomically: either the pin exists and the
-//!   archive of that version fails as a whole (the version stays, retried on a later
-//!   [`VersionedStore::archive`]), or the version is gone and the pin's create fails with "no
-//!   node", and the reader reads the counter again.
+//!   `v-<n>`; archiving deletes `v-<n>` (after its files) inside a `multi`, and ZooKeeper
+//!   refuses to delete a node that has children, so whichever comes first wins atomically:
+//!   either the pin exists and the archive of that version fails as a whole (the version and
+//!   all its files stay, retried on a later [`VersionedStore::archive`]), or the version is
+//!   gone and the pin's create fails with "no node", and the reader reads the counter again
+//!   (which by then names a newer version: only versions older than the current one are
+//!   archived).
 //! - Only versions older than the current one are archived; the current one and those newer
 //!   (after a rollback) stay.
 //! - [`VersionedStore::rollback`] makes an earlier (or later) live version current again in
 //!   one `multi` that checks the target still exists and the counter is unchanged; an archived
 //!   version cannot become current. Version numbers are never reused: the next publish after a
 //!   rollback takes latest + 1.
-//! - A pinned reader sees the data of exactly the version it pinned, however many versions are
-//!   published meanwhile (snapshot reads; it is not told about newer versions).
+//! - A pinned reader sees the data and files of exactly the version it pinned, however many
+//!   versions are published meanwhile and however long it takes to read the files one by one
+//!   (snapshot reads; it is not told about newer versions).
 //!
 //! # Failure behaviour
 //! - A reader's pins are ephemeral: a reader that crashes or whose session expires releases its
@@ -57,6 +64,12 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 100;
 
 /// The prefix of version node names.
 const VERSION_PREFIX: &str = "v-";
+
+/// The prefix of a version's file node names.
+const FILE_PREFIX: &str = "file-";
+
+/// The prefix of a version's pin node names.
+const READER_PREFIX: &str = "reader-";
 
 /// The current and latest version, as stored in the counter node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +112,14 @@ impl Counter {
 /// The name of version `n`'s node.
 fn version_name(n: u64) -> String {
     format!("{VERSION_PREFIX}{n:010}")
+}
+
+/// Checks that `name` can be a file node's name suffix.
+fn check_file_name(name: &str) -> Result<(), Error> {
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        return Err(Error::InvalidArgument(format!("bad file name {name:?}")));
+    }
+    Ok(())
 }
 
 /// The version number in a version node's name; `None` for other names.
@@ -165,6 +186,39 @@ impl Pinned {
     /// This pin's ephemeral node.
     pub fn node_path(&self) -> &str {
         &self.node
+    }
+
+    /// The names of the pinned version's files, sorted (empty for a version published without
+    /// files).
+    pub async fn files(&self) -> Result<Vec<String>, Error> {
+        let client = &self.client;
+        let version_path = self.version_path();
+        let children = retrying(client, || client.get_children(&version_path)).await?;
+        let mut names: Vec<String> = children
+            .iter()
+            .filter_map(|c| c.strip_prefix(FILE_PREFIX))
+            .map(str::to_string)
+            .collect();
+        names.sort_unstable();
+        Ok(names)
+    }
+
+    /// Reads one file of the pinned version. The pin keeps the version live, so the files of
+    /// one pin all belong to the same version however long the reads take.
+    pub async fn read_file(&self, name: &str) -> Result<Vec<u8>, Error> {
+        check_file_name(name)?;
+        let client = &self.client;
+        let path = format!("{}/{FILE_PREFIX}{name}", self.version_path());
+        let (data, _) = retrying(client, || client.get_data(&path)).await?;
+        Ok(data)
+    }
+
+    /// The pinned version's node: the pin node's parent.
+    fn version_path(&self) -> String {
+        match self.node.rsplit_once('/') {
+            Some((parent, _)) => parent.to_string(),
+            None => self.node.clone(),
+        }
     }
 
     /// Releases the pin (a pin already gone, e.g. after a session end, is not an error).
@@ -264,7 +318,7 @@ impl VersionedStore {
         let path = self.version_path(n);
         let client = &self.client;
         match retrying(client, || client.get_children(&path)).await {
-            Ok(c) => Ok(c.len()),
+            Ok(c) => Ok(c.iter().filter(|c| c.starts_with(READER_PREFIX)).count()),
             Err(Error::Client(client::Error::NoNode)) => Ok(0),
             Err(e) => Err(e),
         }
@@ -274,6 +328,8 @@ impl VersionedStore {
     ///
     /// Reads the counter, registers as a reader of that version, and reads the version's data.
     /// If the version was archived between the counter read and the registration, starts over.
+    /// If the counter still names the version after the registration failed for want of its
+    /// node, the version was never (wholly) published: [`Error::Malformed`].
     pub async fn pin(&self) -> Result<Option<Pinned>, Error> {
         let client = &self.client;
         for _ in 0..self.max_attempts {
@@ -282,7 +338,7 @@ impl VersionedStore {
             };
             let version = counter.current;
             let node = format!(
-                "{}/reader-{:016x}-{:016x}",
+                "{}/{READER_PREFIX}{:016x}-{:016x}",
                 self.version_path(version),
                 client.session_id(),
                 rand::rng().random::<u64>()
@@ -292,8 +348,20 @@ impl VersionedStore {
             match created {
                 // NodeExists: a create re-sent after a connection loss had been applied.
                 Ok(_) | Err(Error::Client(client::Error::NodeExists)) => {}
-                // Archived since the counter was read: a newer version is current.
-                Err(Error::Client(client::Error::NoNode)) => continue,
+                // Archived since the counter was read, if a newer version is current by now;
+                // missing while the counter still names it, it was never published whole.
+                Err(Error::Client(client::Error::NoNode)) => match self.read_counter().await? {
+                    Some((now, _)) if now.current == version => {
+                        return Err(Error::Malformed {
+                            path: self.counter_path(),
+                            reason: format!(
+                                "current version {version} has no node {}",
+                                self.version_path(version)
+                            ),
+                        });
+                    }
+                    _ => continue,
+                },
                 Err(e) => return Err(e),
             }
             let version_path = self.version_path(version);
@@ -330,13 +398,31 @@ impl VersionedStore {
 
     /// Publishes `data` as a new version, which becomes current: returns its number.
     pub async fn publish(&self, data: &[u8]) -> Result<u64, Error> {
+        self.publish_files(data, &[]).await
+    }
+
+    /// Publishes a new version made of `data` (the version node's own data, e.g. a manifest)
+    /// and `files` (`(name, contents)`, one node each), all in one `multi` with the counter
+    /// move: returns its number. File names must be distinct and contain no `/`.
+    pub async fn publish_files(&self, data: &[u8], files: &[(&str, &[u8])]) -> Result<u64, Error> {
+        for (i, (name, _)) in files.iter().enumerate() {
+            check_file_name(name)?;
+            if files[..i].iter().any(|(other, _)| other == name) {
+                return Err(Error::InvalidArgument(format!("file {name:?} given twice")));
+            }
+        }
         let guard = self.lock.acquire().await?;
-        let out = self.publish_locked(data).await;
+        let out = self.publish_locked(data, files).await;
         guard.release().await?;
         out
     }
 
-    async fn publish_locked(&self, data: &[u8]) -> Result<u64, Error> {
+    /// The path where file `name` of version `n` lives while the version is live.
+    pub fn file_path(&self, n: u64, name: &str) -> String {
+        format!("{}/{FILE_PREFIX}{name}", self.version_path(n))
+    }
+
+    async fn publish_locked(&self, data: &[u8], files: &[(&str, &[u8])]) -> Result<u64, Error> {
         let client = &self.client;
         self.ensure_layout().await?;
         let counter_path = self.counter_path();
@@ -348,9 +434,11 @@ impl VersionedStore {
             latest: next,
         }
         .encode();
-        let multi = client
-            .multi()
-            .create(&version_path, data, &CreateOptions::persistent());
+        let persistent = CreateOptions::persistent();
+        let mut multi = client.multi().create(&version_path, data, &persistent);
+        for (name, contents) in files {
+            multi = multi.create(&self.file_path(next, name), contents, &persistent);
+        }
         let multi = match previous {
             Some((_, stat)) => multi.set_data(&counter_path, &new_counter, Some(stat.version)),
             None => multi.create(&counter_path, &new_counter, &CreateOptions::persistent()),
@@ -421,8 +509,8 @@ impl VersionedStore {
 
     /// Moves every version older than the current one that no reader pins to the archive.
     ///
-    /// Each move is one `multi` (check the counter is unchanged, create the archive copy,
-    /// delete the live node at its version), so a reader pinning concurrently either keeps the
+    /// Each move is one `multi` (check the counter is unchanged, create the archive copy of the
+    /// version and its files, delete the live files and then the live node at its version), so a reader pinning concurrently either keeps the
     /// version (its pin makes the delete fail, and the whole move with it) or finds it gone
     /// before pinning and moves on to the current version.
     pub async fn archive(&self) -> Result<ArchiveReport, Error> {
@@ -450,18 +538,35 @@ impl VersionedStore {
                 Err(Error::Client(client::Error::NoNode)) => continue,
                 Err(e) => return Err(e),
             };
-            if stat.num_children > 0 {
+            let children = match retrying(client, || client.get_children(&live)).await {
+                Ok(c) => c,
+                Err(Error::Client(client::Error::NoNode)) => continue,
+                Err(e) => return Err(e),
+            };
+            if children.iter().any(|c| !c.starts_with(FILE_PREFIX)) {
                 report.pinned.push(n);
                 continue;
             }
+            let mut files = Vec::with_capacity(children.len());
+            for child in &children {
+                let path = format!("{live}/{child}");
+                let (contents, file_stat) = retrying(client, || client.get_data(&path)).await?;
+                files.push((child, path, contents, file_stat.version));
+            }
             let archived = self.archive_path(n);
-            let committed = client
+            let persistent = CreateOptions::persistent();
+            let mut multi = client
                 .multi()
                 .check(&counter_path, counter_stat.version)
-                .create(&archived, &data, &CreateOptions::persistent())
-                .delete(&live, Some(stat.version))
-                .commit()
-                .await;
+                .create(&archived, &data, &persistent);
+            for (child, _, contents, _) in &files {
+                multi = multi.create(&format!("{archived}/{child}"), contents, &persistent);
+            }
+            for (_, path, _, version) in &files {
+                multi = multi.delete(path, Some(*version));
+            }
+            // Last: a pin created since the look makes this delete, and the whole move, fail.
+            let committed = multi.delete(&live, Some(stat.version)).commit().await;
             match committed {
                 Ok(_) => report.archived.push(n),
                 // A reader pinned it between our look and the move.
@@ -553,5 +658,16 @@ mod tests {
         assert_eq!(parse_version_name("v-12a"), None);
         assert_eq!(parse_version_name("lock"), None);
         assert!(version_name(9) < version_name(10));
+    }
+
+    #[test]
+    fn file_names_are_single_path_components() {
+        assert!(check_file_name("part-0").is_ok());
+        for bad in ["", "a/b", ".", ".."] {
+            assert!(matches!(
+                check_file_name(bad),
+                Err(Error::InvalidArgument(_))
+            ));
+        }
     }
 }

@@ -199,7 +199,61 @@ async fn rollback_to_live_version(ctx: Ctx) {
     assert_eq!(reader.read().await.unwrap().unwrap(), (4, payload(4)));
 }
 
+async fn files_are_published_pinned_and_archived_together(ctx: Ctx) {
+    let path = ctx.path("data");
+    let zk = ctx.client().await;
+    let writer = VersionedStore::new(zk.clone(), &path).unwrap();
+    let v1: [(&str, &[u8]); 2] = [("a", b"a1"), ("b", b"b1")];
+    assert_eq!(writer.publish_files(b"m1", &v1).await.unwrap(), 1);
+    let reader = VersionedStore::new(ctx.client().await, &path).unwrap();
+    let pin = reader.pin().await.unwrap().unwrap();
+    assert_eq!(pin.files().await.unwrap(), ["a", "b"]);
+    let v2: [(&str, &[u8]); 1] = [("a", b"a2")];
+    assert_eq!(writer.publish_files(b"m2", &v2).await.unwrap(), 2);
+    writer.publish(b"m3").await.unwrap();
+    // Files do not count as readers, and do not stop an unpinned version from moving.
+    assert_eq!(writer.readers(1).await.unwrap(), 1);
+    assert_eq!(writer.readers(2).await.unwrap(), 0);
+    let report = writer.archive().await.unwrap();
+    assert_eq!((report.archived, report.pinned), (vec![2], vec![1]));
+    assert_eq!(
+        pin.read_file("a").await.unwrap(),
+        b"a1",
+        "pinned files stay"
+    );
+    assert_eq!(pin.read_file("b").await.unwrap(), b"b1");
+    let (moved, _) = zk
+        .get_data(&format!("{}/file-a", writer.archive_path(2)))
+        .await
+        .unwrap();
+    assert_eq!(moved, b"a2", "archive keeps the files");
+    assert!(zk.exists(&writer.version_path(2)).await.unwrap().is_none());
+    pin.unpin().await.unwrap();
+    assert_eq!(writer.archive().await.unwrap().archived, [1]);
+    assert_eq!(writer.versions().await.unwrap(), [3]);
+    assert!(matches!(
+        writer.publish_files(b"m", &[("x/y", b"")]).await,
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+async fn counter_naming_a_missing_version_is_reported(ctx: Ctx) {
+    let path = ctx.path("data");
+    let zk = ctx.client().await;
+    let writer = VersionedStore::new(zk.clone(), &path).unwrap();
+    writer.publish(b"m1").await.unwrap();
+    // What a publish that moved the counter before creating the version would leave.
+    let mut counter = 2i64.to_be_bytes().to_vec();
+    counter.extend_from_slice(&2i64.to_be_bytes());
+    zk.set_data(&format!("{path}/current"), &counter, None)
+        .await
+        .unwrap();
+    assert!(matches!(writer.pin().await, Err(Error::Malformed { .. })));
+}
+
 both_targets!(
+    files_are_published_pinned_and_archived_together,
+    counter_naming_a_missing_version_is_reported,
     concurrent_readers_see_whole_versions,
     archiving_keeps_pinned_versions,
     crashed_reader_pin_disappears,
