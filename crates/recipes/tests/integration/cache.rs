@@ -1,8 +1,11 @@
-//! The node cache follows creation, changes and deletion of its node.
+//! The node cache follows creation, changes and deletion of its node, also when they happen
+//! while its client is cut off and re-attached through another server address.
 
-use crate::common::{both_targets, within, Ctx};
-use client::CreateOptions;
+use crate::common::{both_targets, wait_state, within, Ctx};
+use client::{Client, CreateOptions, SessionState};
 use recipes::NodeCache;
+use std::time::Duration;
+use testkit::proxy::Proxy;
 
 async fn cache_follows_the_node(ctx: Ctx) {
     let path = ctx.path("config");
@@ -41,4 +44,78 @@ async fn cache_follows_the_node(ctx: Ctx) {
     assert_eq!(cache.current(), None);
 }
 
-both_targets!(cache_follows_the_node);
+async fn converges_after_reconnect_elsewhere(ctx: Ctx) {
+    let path = ctx.path("config");
+    let writer = ctx.client().await;
+    writer
+        .create(&path, b"before", &CreateOptions::persistent())
+        .await
+        .unwrap();
+    let p1 = Proxy::start(ctx.server.addr).await;
+    let p2 = Proxy::start(ctx.server.addr).await;
+    let zk = ctx
+        .client_with(
+            Client::builder().session_timeout(Duration::from_millis(4000)),
+            &format!("{},{}", p1.connect_string(), p2.connect_string()),
+        )
+        .await;
+    let mut cache = NodeCache::start(zk.clone(), &path).await.unwrap();
+    let (data, _) = within("first value", cache.wait_for(|s| s.is_some()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(data, b"before");
+
+    // Cut off, the cache hears nothing of these: the node is replaced and changed again.
+    let session = zk.session_id();
+    let first = zk.session().server.unwrap();
+    let other = if first == p1.connect_string() {
+        &p2
+    } else {
+        &p1
+    };
+    p1.set_blocked(true);
+    p2.set_blocked(true);
+    wait_state(&zk, SessionState::Disconnected).await;
+    writer.delete(&path, None).await.unwrap();
+    writer
+        .create(&path, b"recreated", &CreateOptions::persistent())
+        .await
+        .unwrap();
+    writer.set_data(&path, b"after", None).await.unwrap();
+    let want = writer.get_data(&path).await.unwrap();
+    assert_ne!(cache.current(), Some(want.clone()), "the changes matter");
+
+    // The session comes back through the other address; the cache catches up.
+    other.set_blocked(false);
+    wait_state(&zk, SessionState::Connected).await;
+    assert_eq!(zk.session_id(), session);
+    assert_ne!(zk.session().server.unwrap(), first, "the session moved");
+    within("converged", cache.wait_for(|s| s.as_ref() == Some(&want)))
+        .await
+        .unwrap();
+
+    // A deletion while cut off is caught up with too.
+    other.set_blocked(true);
+    wait_state(&zk, SessionState::Disconnected).await;
+    writer.delete(&path, None).await.unwrap();
+    other.set_blocked(false);
+    wait_state(&zk, SessionState::Connected).await;
+    within("deletion seen", cache.wait_for(|s| s.is_none()))
+        .await
+        .unwrap();
+    assert_eq!(cache.current(), None);
+
+    // And it keeps following changes afterwards.
+    writer
+        .create(&path, b"again", &CreateOptions::persistent())
+        .await
+        .unwrap();
+    let want = writer.get_data(&path).await.unwrap();
+    within("followed", cache.wait_for(|s| s.as_ref() == Some(&want)))
+        .await
+        .unwrap();
+    zk.close().await.unwrap();
+}
+
+both_targets!(cache_follows_the_node, converges_after_reconnect_elsewhere);
