@@ -1,9 +1,11 @@
 //! The exclusive lock: Curator's node layout, mutual exclusion under contention (including a
-//! holder whose session expires mid-hold), fencing tokens, timeouts.
+//! holder whose session expires mid-hold), fencing tokens, timeouts, and no herd effect (each
+//! waiter watches only its predecessor, as the server's `wchp` shows).
 
 use crate::common::{both_targets, eventually, wait_state, within, Ctx};
 use client::{Client, SessionState};
 use recipes::{Error, InterProcessMutex};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -289,7 +291,109 @@ async fn waiter_survives_connection_loss(ctx: Ctx) {
     got.release().await.unwrap();
 }
 
+/// The server's data watches below `dir`, from `wchp`: path -> watching sessions. Asks every
+/// member of an ensemble, since each lists only its own connections' watches.
+fn watchers_below(ctx: &Ctx, dir: &str) -> BTreeMap<String, Vec<u64>> {
+    let mut addrs = ctx.server.members.clone();
+    if addrs.is_empty() {
+        addrs.push(ctx.server.addr);
+    }
+    let prefix = format!("{dir}/");
+    let mut out: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for addr in addrs {
+        let text = testkit::four_letter::send(addr, "wchp", Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("wchp at {addr}: {e}"));
+        let mut path: Option<String> = None;
+        for line in text.lines() {
+            if let Some(session) = line.strip_prefix('\t') {
+                let hex = session.trim().trim_start_matches("0x");
+                let id = u64::from_str_radix(hex, 16)
+                    .unwrap_or_else(|e| panic!("session {session:?} in wchp: {e}"));
+                if let Some(p) = path.as_ref().filter(|p| p.starts_with(&prefix)) {
+                    out.entry(p.clone()).or_default().push(id);
+                }
+            } else if !line.trim().is_empty() {
+                path = Some(line.trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+async fn waiters_watch_only_their_predecessor(ctx: Ctx) {
+    const WAITERS: usize = 5;
+    let path = ctx.path("lock");
+    let zk = ctx.client().await;
+    let holder = InterProcessMutex::new(zk.clone(), &path).unwrap();
+    let held = holder.acquire().await.unwrap();
+    let mut sessions = BTreeSet::new();
+    let mut waiters = Vec::new();
+    for _ in 0..WAITERS {
+        let wz = ctx.client().await;
+        sessions.insert(wz.session_id() as u64);
+        let lock = InterProcessMutex::new(wz.clone(), &path).unwrap();
+        waiters.push(tokio::spawn(async move {
+            let guard = lock.acquire().await.unwrap();
+            guard.release().await.unwrap();
+            wz.close().await.unwrap();
+        }));
+    }
+    // Every waiter queued and watching: one watch per waiter below the lock.
+    eventually("all waiters watching", Duration::from_secs(10), || async {
+        watchers_below(&ctx, &path)
+            .values()
+            .map(Vec::len)
+            .sum::<usize>()
+            == WAITERS
+    })
+    .await;
+
+    let children = zk.get_children(&path).await.unwrap();
+    assert_eq!(children.len(), WAITERS + 1, "{children:?}");
+    let mut queue: Vec<(String, String)> = children
+        .iter()
+        .map(|c| (c.rsplit('-').next().unwrap().to_string(), c.clone()))
+        .collect();
+    queue.sort();
+    let mut owners = Vec::new();
+    for (_, name) in &queue {
+        let stat = zk.exists(&format!("{path}/{name}")).await.unwrap().unwrap();
+        owners.push(stat.ephemeral_owner as u64);
+    }
+    let watchers = watchers_below(&ctx, &path);
+    for (i, (_, name)) in queue.iter().enumerate() {
+        let node = format!("{path}/{name}");
+        let watching = watchers.get(&node).cloned().unwrap_or_default();
+        if i + 1 < queue.len() {
+            // Exactly one watcher, and it is the next waiter in line.
+            assert_eq!(
+                watching,
+                [owners[i + 1]],
+                "watchers of {node}: {watchers:?}"
+            );
+        } else {
+            assert!(
+                watching.is_empty(),
+                "the last waiter is watched: {watchers:?}"
+            );
+        }
+    }
+    assert!(
+        owners[1..].iter().all(|o| sessions.contains(o)),
+        "the waiters own the queued nodes"
+    );
+
+    // The chain unwinds one by one; no watch is left behind.
+    held.release().await.unwrap();
+    for w in waiters {
+        within("waiter", w).await.unwrap();
+    }
+    assert!(zk.get_children(&path).await.unwrap().is_empty());
+    assert_eq!(watchers_below(&ctx, &path), BTreeMap::new());
+}
+
 both_targets!(
+    waiters_watch_only_their_predecessor,
     contention_never_overlaps_even_when_a_holder_expires,
     timeout_gives_up_and_leaves_no_node,
     deleted_node_means_lost_lock,
