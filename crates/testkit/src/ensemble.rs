@@ -1,8 +1,11 @@
 //! A real ensemble on loopback: one server process per member, each with its own data directory,
-//! `myid` and client port, for failover and partition tests against Ferrokeeper or ZooKeeper.
+//! `myid` and client port, for failover and partition tests against Ferrokeeper or ZooKeeper
+//! (whose members run as `QuorumPeerMain`, so it is the reference's own quorum).
 
 use crate::server::{free_port, HarnessError, TestServer, READY_TIMEOUT};
+use crate::shared::SharedServer;
 use crate::{four_letter, ServerConfig, Target};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// A running ensemble. Dropping it kills every member.
@@ -90,6 +93,58 @@ impl TestEnsemble {
                 return None;
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills member `i` with SIGKILL, as a crash would; the others go on (idempotent).
+    pub fn kill(&mut self, i: usize) {
+        self.members[i].kill();
+    }
+
+    /// Starts member `i` again on its port, config and data directory, and waits until it serves
+    /// sessions (which needs a quorum of running members, itself included).
+    pub fn restart(&mut self, i: usize) -> Result<(), HarnessError> {
+        self.members[i].restart()
+    }
+
+    /// Waits up to `timeout` until a leader leads and every running member says in `srvr` that it
+    /// leads, follows or observes: the ensemble serves again after a start, kill or restart.
+    pub fn wait_serving(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let running: Vec<usize> = (0..self.members.len())
+                .filter(|&i| self.members[i].is_running())
+                .collect();
+            let modes: Vec<Option<String>> = running.iter().map(|&i| self.mode(i)).collect();
+            let has_leader = modes.iter().any(|m| m.as_deref() == Some("leader"));
+            let all_serve = modes
+                .iter()
+                .all(|m| matches!(m.as_deref(), Some("leader" | "follower" | "observer")));
+            if has_leader && all_serve {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The index of the member whose client address is `addr` (`host:port`, as a client reports
+    /// its server).
+    pub fn member_at(&self, addr: &str) -> Option<usize> {
+        let addr: SocketAddr = addr.parse().ok()?;
+        self.members.iter().position(|m| m.addr() == addr)
+    }
+
+    /// What a suite's test context needs to reach this ensemble: every member's address and the
+    /// members' settings.
+    pub fn as_shared(&self) -> SharedServer {
+        SharedServer {
+            target: self.members[0].target(),
+            addr: self.members[0].addr(),
+            config: self.members[0].config().clone(),
+            members: self.members.iter().map(TestServer::addr).collect(),
         }
     }
 }

@@ -3,6 +3,9 @@
 //! - [`TestServer`] starts real ZooKeeper (Debian's 3.8 jars) or the `ferrokeeper` binary on a free
 //!   loopback port with a generated `zoo.cfg`, waits for `ruok`→`imok`, and kills it on drop.
 //! - [`shared`] keeps one server per target per test binary, so the JVM starts once.
+//! - [`TestEnsemble`] starts a loopback ensemble of either target (ZooKeeper as a real quorum),
+//!   whose members can be killed and restarted; [`shared::ensemble`] keeps one 3-member ensemble
+//!   per target per test binary for tests that kill no member.
 //! - [`raw::RawClient`] speaks the wire protocol directly (blocking), for byte-exact and abuse tests.
 //! - [`proxy::Proxy`] sits between a client and a server to drop, refuse, freeze or mute
 //!   connections; [`suite`] is the scaffolding of the suites that run the same bodies against both

@@ -127,6 +127,8 @@ pub struct TestServer {
     log_path: PathBuf,
     config_path: PathBuf,
     config: ServerConfig,
+    /// `Some(myid)` for an ensemble member, which ZooKeeper runs as a quorum peer.
+    my_id: Option<u64>,
 }
 
 impl std::fmt::Debug for TestServer {
@@ -178,10 +180,6 @@ impl TestServer {
         fs::write(&config_path, config.render(port, &data_dir))
             .map_err(io_err("writing zoo.cfg"))?;
         let log_path = dir.path().join("server.log");
-        let cmd = match target {
-            Target::ZooKeeper => zookeeper_command(&config_path, config)?,
-            Target::Ferrokeeper => ferrokeeper_command(&config_path, config)?,
-        };
         let mut server = TestServer {
             target,
             port,
@@ -190,9 +188,18 @@ impl TestServer {
             log_path,
             config_path,
             config: config.clone(),
+            my_id,
         };
-        server.spawn_process(cmd)?;
+        server.spawn_process(server.command()?)?;
         Ok(server)
+    }
+
+    /// The command line that starts this server.
+    fn command(&self) -> Result<Command, HarnessError> {
+        match self.target {
+            Target::ZooKeeper => zookeeper_command(&self.config_path, &self.config, self.my_id),
+            Target::Ferrokeeper => ferrokeeper_command(&self.config_path, &self.config),
+        }
     }
 
     fn spawn_process(&mut self, mut cmd: Command) -> Result<(), HarnessError> {
@@ -309,12 +316,13 @@ impl TestServer {
     /// and waits until it serves.
     pub fn restart(&mut self) -> Result<(), HarnessError> {
         self.kill();
-        let cmd = match self.target {
-            Target::ZooKeeper => zookeeper_command(&self.config_path, &self.config)?,
-            Target::Ferrokeeper => ferrokeeper_command(&self.config_path, &self.config)?,
-        };
-        self.spawn_process(cmd)?;
+        self.spawn_process(self.command()?)?;
         self.wait_ready(READY_TIMEOUT)
+    }
+
+    /// The `myid` of an ensemble member; `None` for a standalone server.
+    pub fn my_id(&self) -> Option<u64> {
+        self.my_id
     }
 
     /// The server process's id, while it runs.
@@ -337,7 +345,13 @@ impl Drop for TestServer {
     }
 }
 
-fn zookeeper_command(config_path: &Path, config: &ServerConfig) -> Result<Command, HarnessError> {
+/// ZooKeeper's command line: `ZooKeeperServerMain` for a standalone server, `QuorumPeerMain` for
+/// an ensemble member (the standalone main ignores `server.N` lines and would serve alone).
+fn zookeeper_command(
+    config_path: &Path,
+    config: &ServerConfig,
+    my_id: Option<u64>,
+) -> Result<Command, HarnessError> {
     for jar in ZOOKEEPER_CLASSPATH {
         if !Path::new(jar).exists() {
             return Err(HarnessError::Missing(format!(
@@ -356,11 +370,17 @@ fn zookeeper_command(config_path: &Path, config: &ServerConfig) -> Result<Comman
         "-XX:+UseSerialGC",
         "-XX:TieredStopAtLevel=1",
         "-Xss512k",
-        "-Xmx512m",
         "-Dzookeeper.admin.enableServer=false",
         "-Dzookeeper.root.logger=INFO,CONSOLE",
         "-Dzookeeper.console.threshold=INFO",
     ]);
+    // Three members run at once next to the shared servers, so each gets a smaller heap; a
+    // standalone server keeps room for the large-packet tests.
+    cmd.arg(if my_id.is_some() {
+        "-Xmx128m"
+    } else {
+        "-Xmx512m"
+    });
     if let Some(v) = config.jute_max_buffer {
         // ZooKeeper's packet limit is read from `jute.maxbuffer` without the `zookeeper.` prefix
         // that zoo.cfg's unknown keys get, so it has to be a JVM flag.
@@ -372,7 +392,11 @@ fn zookeeper_command(config_path: &Path, config: &ServerConfig) -> Result<Comman
     }
     cmd.arg("-cp")
         .arg(ZOOKEEPER_CLASSPATH.join(":"))
-        .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
+        .arg(if my_id.is_some() {
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain"
+        } else {
+            "org.apache.zookeeper.server.ZooKeeperServerMain"
+        })
         .arg(config_path);
     Ok(cmd)
 }

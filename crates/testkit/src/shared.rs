@@ -50,6 +50,7 @@ fn ensemble_size(target: Target) -> Option<usize> {
 type Registry = Mutex<HashMap<Target, Result<SharedServer, String>>>;
 
 static REGISTRY: OnceLock<Registry> = OnceLock::new();
+static ENSEMBLES: OnceLock<Registry> = OnceLock::new();
 static SERVERS: Mutex<Vec<TestServer>> = Mutex::new(Vec::new());
 static HOOK: Once = Once::new();
 
@@ -61,6 +62,15 @@ extern "C" fn kill_shared_servers() {
     }
 }
 
+fn register_exit_hook() {
+    HOOK.call_once(|| {
+        // SAFETY: registering a plain extern "C" function is always sound.
+        unsafe {
+            libc::atexit(kill_shared_servers);
+        }
+    });
+}
+
 /// The shared server for `target` with [`ServerConfig::default`] (plus `binary` for Ferrokeeper),
 /// starting it on first use. A failed start is remembered, so later tests fail fast with the same
 /// message.
@@ -68,12 +78,7 @@ pub fn server(
     target: Target,
     binary: Option<&std::path::Path>,
 ) -> Result<SharedServer, HarnessError> {
-    HOOK.call_once(|| {
-        // SAFETY: registering a plain extern "C" function is always sound.
-        unsafe {
-            libc::atexit(kill_shared_servers);
-        }
-    });
+    register_exit_hook();
     let registry = REGISTRY.get_or_init(|| Mutex::new(HashMap::new()));
     let mut map = registry.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(entry) = map.get(&target) {
@@ -104,6 +109,42 @@ pub fn server(
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .extend(servers);
+            Ok(shared)
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    map.insert(target, entry.clone());
+    entry.map_err(HarnessError::Shared)
+}
+
+/// How many members the shared ensemble has: the smallest that survives losing one.
+pub const SHARED_ENSEMBLE_SIZE: usize = 3;
+
+/// The shared [`SHARED_ENSEMBLE_SIZE`]-member ensemble of `target` with [`ServerConfig::default`]
+/// (plus `binary` for Ferrokeeper), started on first use, whatever [`ENSEMBLE_ENV`] says. For
+/// tests that need several members but leave them all running; a test that kills members starts
+/// a [`TestEnsemble`](crate::TestEnsemble) of its own. A failed start is remembered.
+pub fn ensemble(
+    target: Target,
+    binary: Option<&std::path::Path>,
+) -> Result<SharedServer, HarnessError> {
+    register_exit_hook();
+    let registry = ENSEMBLES.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = registry.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(entry) = map.get(&target) {
+        return entry.clone().map_err(HarnessError::Shared);
+    }
+    let mut config = ServerConfig::default();
+    if let Some(b) = binary {
+        config.ferrokeeper_binary = Some(b.to_path_buf());
+    }
+    let entry = match crate::ensemble::TestEnsemble::start(target, SHARED_ENSEMBLE_SIZE, &config) {
+        Ok(ensemble) => {
+            let shared = ensemble.as_shared();
+            SERVERS
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(ensemble.members);
             Ok(shared)
         }
         Err(e) => Err(e.to_string()),

@@ -6,7 +6,7 @@
 //! [`TestContext`] to add its client and creates the root node through it (see [`run`]).
 
 use crate::shared::{self, SharedServer};
-use crate::Target;
+use crate::{ServerConfig, Target, TestEnsemble};
 use std::future::Future;
 use std::time::Duration;
 
@@ -22,13 +22,46 @@ pub const WITHIN: Duration = Duration::from_secs(10);
 /// # Panics
 /// If it cannot be started.
 pub fn shared_server(target: Target) -> SharedServer {
-    let bin = match target {
-        Target::Ferrokeeper => Some(crate::target::ferrokeeper_binary()),
-        Target::ZooKeeper => None,
-    };
-    match shared::server(target, bin.as_deref()) {
+    match shared::server(target, ferrokeeper_binary_for(target).as_deref()) {
         Ok(s) => s,
         Err(e) => panic!("cannot start {target}: {e}"),
+    }
+}
+
+/// The shared 3-member ensemble of `target` ([`shared::ensemble`]), started on first use.
+///
+/// # Panics
+/// If it cannot be started.
+pub fn shared_ensemble(target: Target) -> SharedServer {
+    match shared::ensemble(target, ferrokeeper_binary_for(target).as_deref()) {
+        Ok(s) => s,
+        Err(e) => panic!("cannot start a {target} ensemble: {e}"),
+    }
+}
+
+/// A 3-member ensemble of `target` for one test alone (one that kills or restarts members),
+/// started with the shared servers' settings and serving. Dropping it kills every member.
+///
+/// # Panics
+/// If it cannot be started.
+pub fn own_ensemble(target: Target) -> TestEnsemble {
+    let config = ServerConfig {
+        ferrokeeper_binary: ferrokeeper_binary_for(target),
+        ..ServerConfig::default()
+    };
+    let mut ensemble = TestEnsemble::start(target, shared::SHARED_ENSEMBLE_SIZE, &config)
+        .unwrap_or_else(|e| panic!("cannot start a {target} ensemble: {e}"));
+    assert!(
+        ensemble.wait_serving(crate::server::READY_TIMEOUT),
+        "the {target} ensemble has no leader"
+    );
+    ensemble
+}
+
+fn ferrokeeper_binary_for(target: Target) -> Option<std::path::PathBuf> {
+    match target {
+        Target::Ferrokeeper => Some(crate::target::ferrokeeper_binary()),
+        Target::ZooKeeper => None,
     }
 }
 
@@ -103,9 +136,25 @@ where
     F: FnOnce(TestContext) -> Fut,
     Fut: Future<Output = ()>,
 {
+    run_on(shared_server(target), name, create_root, body);
+}
+
+/// [`run`] on a given server or ensemble (e.g. [`shared_ensemble`], or
+/// [`TestEnsemble::as_shared`] of the test's own ensemble).
+///
+/// # Panics
+/// If the body takes too long (and whenever it panics).
+pub fn run_on<R, RFut, F, Fut>(server: SharedServer, name: &str, create_root: R, body: F)
+where
+    R: FnOnce(TestContext) -> RFut,
+    RFut: Future<Output = ()>,
+    F: FnOnce(TestContext) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let target = server.target;
     let ctx = TestContext {
         target,
-        server: shared_server(target),
+        server,
         root: crate::unique_root(name),
     };
     runtime().block_on(async {

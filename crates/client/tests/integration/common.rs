@@ -5,7 +5,7 @@ use client::{Client, CreateOptions, SessionState};
 use std::future::Future;
 use std::ops::Deref;
 use testkit::suite::{self, TestContext};
-use testkit::Target;
+use testkit::{Target, TestEnsemble};
 
 pub use testkit::suite::{drain as drain_states, eventually, shared_server as server, within};
 
@@ -51,6 +51,37 @@ where
     );
 }
 
+/// Runs `body` against `target` on a fresh root under the shared 3-member ensemble (for tests
+/// that need several members but kill none).
+pub fn run_on_ensemble<F, Fut>(target: Target, name: &str, body: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    suite::run_on(
+        suite::shared_ensemble(target),
+        name,
+        |ctx| create_root(Ctx(ctx)),
+        |ctx| body(Ctx(ctx)),
+    );
+}
+
+/// Runs `body` against a 3-member ensemble of `target` of its own, which the body may kill
+/// members of; the ensemble dies with the body.
+pub fn run_on_own_ensemble<F, Fut>(target: Target, name: &str, body: F)
+where
+    F: FnOnce(Ctx, TestEnsemble) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let ensemble = suite::own_ensemble(target);
+    suite::run_on(
+        ensemble.as_shared(),
+        name,
+        |ctx| create_root(Ctx(ctx)),
+        |ctx| body(Ctx(ctx), ensemble),
+    );
+}
+
 async fn create_root(ctx: Ctx) {
     let setup = ctx.client().await;
     setup
@@ -65,8 +96,12 @@ pub async fn wait_state(client: &Client, want: SessionState) {
     suite::wait_value(client.state_watch(), want).await;
 }
 
-/// `testkit::both_targets!` with this suite's runner.
+/// `testkit::both_targets!` with this suite's runner, or with the runner named before a `;`
+/// (`run_on_ensemble`, `run_on_own_ensemble`).
 macro_rules! both_targets {
+    ($runner:ident; $($name:ident),* $(,)?) => {
+        testkit::both_targets!(crate::common::$runner; $($name),*);
+    };
     ($($name:ident),* $(,)?) => {
         testkit::both_targets!(crate::common::run; $($name),*);
     };

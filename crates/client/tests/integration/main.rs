@@ -5,6 +5,8 @@ mod blocking;
 mod chroot_auth;
 mod common;
 mod config;
+mod ensemble_expiry;
+mod ensemble_failover;
 mod multi;
 mod ops;
 mod pipelining;

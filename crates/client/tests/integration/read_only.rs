@@ -2,7 +2,9 @@
 //! quorum, and moves to a read-write server by itself as soon as one is there, either because the
 //! member regains its quorum or because its own search (`isro`) finds one in the connect string.
 //!
-//! Ferrokeeper only: the harness starts ZooKeeper standalone, not as an ensemble.
+//! Ferrokeeper only: ZooKeeper reads `readonlymode.enabled` only as a Java system property, which
+//! the harness does not pass (`testkit::TestEnsemble` does start ZooKeeper ensembles; see
+//! `ensemble_failover` and `ensemble_expiry` for the behaviour both targets share).
 
 use crate::common::server;
 use client::{Client, CreateOptions, Error, SessionState};
