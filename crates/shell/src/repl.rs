@@ -157,40 +157,55 @@ impl Completer for ShellHelper {
         pos: usize,
         _ctx: &rustyline::Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let before = &line[..pos];
-        let start = before
-            .rfind(char::is_whitespace)
-            .map(|i| i + 1)
-            .unwrap_or(0);
-        let word = &before[start..];
-        let pair = |s: String| Pair {
-            display: s.clone(),
-            replacement: s,
-        };
-        if start == 0 {
-            let names = command::names()
-                .filter(|n| n.starts_with(word))
-                .map(|n| pair(format!("{n} ")))
-                .collect();
-            return Ok((0, names));
-        }
-        if !word.starts_with('/') {
-            return Ok((pos, Vec::new()));
-        }
-        let (parent, prefix) = match word.rfind('/') {
-            Some(0) => ("/", &word[1..]),
-            Some(i) => (&word[..i], &word[i + 1..]),
-            None => return Ok((pos, Vec::new())),
-        };
-        let base = if parent == "/" { "" } else { parent };
-        let found = self
-            .children(parent)
+        let (start, found) = completions(line, pos, |parent| self.children(parent));
+        let pairs = found
             .into_iter()
-            .filter(|c| c.starts_with(prefix))
-            .map(|c| pair(format!("{base}/{c}")))
+            .map(|s| Pair {
+                display: s.clone(),
+                replacement: s,
+            })
             .collect();
-        Ok((start, found))
+        Ok((start, pairs))
     }
+}
+
+/// The completions of the word ending at `pos` in `line`: where the replaced word starts and
+/// its replacements. The first word completes to command names (with a trailing space), a word
+/// starting with `/` to the children of its parent znode, listed by `children` (sorted); any
+/// other word to nothing.
+fn completions(
+    line: &str,
+    pos: usize,
+    children: impl FnOnce(&str) -> Vec<String>,
+) -> (usize, Vec<String>) {
+    let before = &line[..pos];
+    let start = before
+        .rfind(char::is_whitespace)
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let word = &before[start..];
+    if start == 0 {
+        let names = command::names()
+            .filter(|n| n.starts_with(word))
+            .map(|n| format!("{n} "))
+            .collect();
+        return (0, names);
+    }
+    if !word.starts_with('/') {
+        return (pos, Vec::new());
+    }
+    let (parent, prefix) = match word.rfind('/') {
+        Some(0) => ("/", &word[1..]),
+        Some(i) => (&word[..i], &word[i + 1..]),
+        None => return (pos, Vec::new()),
+    };
+    let base = if parent == "/" { "" } else { parent };
+    let found = children(parent)
+        .into_iter()
+        .filter(|c| c.starts_with(prefix))
+        .map(|c| format!("{base}/{c}"))
+        .collect();
+    (start, found)
 }
 
 // No hints, highlighting or multi-line validation: the defaults do nothing.
@@ -200,3 +215,83 @@ impl Hinter for ShellHelper {
 impl Highlighter for ShellHelper {}
 impl Validator for ShellHelper {}
 impl Helper for ShellHelper {}
+
+#[cfg(test)]
+mod tests {
+    use super::completions;
+    use std::cell::RefCell;
+
+    /// A tree of `/`, `/app`, `/apple` and `/app/a1`, `/app/a2`, `/app/b`, recording which
+    /// parents were listed.
+    fn tree<'a>(asked: &'a RefCell<Vec<String>>) -> impl FnOnce(&str) -> Vec<String> + 'a {
+        move |parent| {
+            asked.borrow_mut().push(parent.to_string());
+            let names: &[&str] = match parent {
+                "/" => &["app", "apple", "zookeeper"],
+                "/app" => &["a1", "a2", "b"],
+                _ => &[],
+            };
+            names.iter().map(|n| n.to_string()).collect()
+        }
+    }
+
+    #[test]
+    fn first_word_completes_command_names() {
+        let asked = RefCell::new(Vec::new());
+        assert_eq!(
+            completions("get", 3, tree(&asked)),
+            (
+                0,
+                vec![
+                    "get ".to_string(),
+                    "getAcl ".into(),
+                    "getAllChildrenNumber ".into(),
+                    "getEphemerals ".into()
+                ]
+            )
+        );
+        assert_eq!(completions("rm", 2, tree(&asked)), (0, vec!["rmr ".into()]));
+        assert_eq!(
+            completions("nosuch", 6, tree(&asked)).1,
+            Vec::<String>::new()
+        );
+        let all = completions("", 0, tree(&asked)).1;
+        assert!(all.contains(&"ls ".to_string()) && all.contains(&"help ".to_string()));
+        assert!(asked.borrow().is_empty(), "command names need no server");
+    }
+
+    #[test]
+    fn paths_complete_to_children_of_their_parent() {
+        let asked = RefCell::new(Vec::new());
+        assert_eq!(
+            completions("ls /ap", 6, tree(&asked)),
+            (3, vec!["/app".to_string(), "/apple".into()])
+        );
+        assert_eq!(
+            completions("get -s /app/a", 13, tree(&asked)),
+            (7, vec!["/app/a1".to_string(), "/app/a2".into()])
+        );
+        assert_eq!(
+            completions("ls /app/", 8, tree(&asked)),
+            (
+                3,
+                vec!["/app/a1".to_string(), "/app/a2".into(), "/app/b".into()]
+            )
+        );
+        assert_eq!(*asked.borrow(), ["/", "/app", "/app"]);
+    }
+
+    #[test]
+    fn completion_stops_at_the_cursor_and_ignores_other_words() {
+        let asked = RefCell::new(Vec::new());
+        // The cursor is inside `/app/b`: only `/ap` counts.
+        assert_eq!(
+            completions("ls /app/b", 6, tree(&asked)),
+            (3, vec!["/app".to_string(), "/apple".into()])
+        );
+        // Options and data are not paths.
+        assert_eq!(completions("ls -R", 5, tree(&asked)), (5, Vec::new()));
+        assert_eq!(completions("set /a da", 9, tree(&asked)), (9, Vec::new()));
+        assert_eq!(*asked.borrow(), ["/"]);
+    }
+}
