@@ -10,7 +10,7 @@ use bytes::Bytes;
 use consensus::{decode_record, LogStore, ReplayError};
 use std::path::PathBuf;
 use storage::{Wal, WalOptions};
-use tree::{DataTree, TxnHeader};
+use tree::DataTree;
 
 /// Why the server could not recover its state from disk.
 #[derive(Debug, thiserror::Error)]
@@ -78,13 +78,9 @@ pub fn recover(config: &ServerConfig, mut tree: DataTree) -> Result<Recovered, P
                     dir: dir.clone(),
                     source,
                 })?;
-            let proposal = &committed.payload;
-            let header = TxnHeader {
-                zxid: committed.zxid,
-                time_ms: committed.time_ms,
-                session_id: proposal.session_id,
-            };
-            tree.apply(&header, &proposal.identity, &proposal.txn);
+            committed
+                .payload
+                .apply_to(&mut tree, committed.zxid, committed.time_ms);
             replayed += 1;
         }
     }

@@ -5,10 +5,14 @@ use bytes::{BufMut, BytesMut};
 use jute::{DecodeError, OpCode, Reader, Writer};
 use std::sync::Arc;
 use tree::codec::{decode_identity, decode_txn, encode_identity, encode_txn};
-use tree::{Identity, Txn};
+use tree::{Applied, DataTree, Identity, Txn, TxnHeader};
 
 /// The version byte every encoded proposal starts with.
 const FORMAT_VERSION: u8 = 1;
+
+/// The xid of the barrier a connection proposes before re-attaching a session in an ensemble.
+/// Client xids are positive and ZooKeeper's special ones small negatives, so none collides.
+pub const ATTACH_BARRIER_XID: i32 = i32::MIN;
 
 /// Where the reply to a write goes once it is applied. Replies are sent only by the server the
 /// client is connected to; other replicas apply the entry and send nothing.
@@ -34,6 +38,29 @@ pub struct Proposal {
 }
 
 impl Proposal {
+    /// Applies the proposal to `tree` at `zxid`: the one way every replica, and a replay of the
+    /// log, turns an entry into tree state. A re-attach barrier hands its session to the member
+    /// that proposed it, so writes from the session's old connection elsewhere now fail.
+    pub fn apply_to(&self, tree: &mut DataTree, zxid: i64, time_ms: i64) -> Applied {
+        let header = TxnHeader {
+            zxid,
+            time_ms,
+            session_id: self.session_id,
+        };
+        let origin_server = self.origin.map_or(0, |o| o.server_id);
+        let applied = tree.apply_from(&header, &self.identity, &self.txn, origin_server);
+        if self.is_attach_barrier() && self.session_id != 0 {
+            tree.set_session_owner(self.session_id, origin_server);
+        }
+        applied
+    }
+
+    /// Whether this is the barrier a member proposes before re-attaching a session.
+    pub fn is_attach_barrier(&self) -> bool {
+        matches!(self.txn, Txn::Sync { .. })
+            && self.origin.is_some_and(|o| o.xid == ATTACH_BARRIER_XID)
+    }
+
     /// Appends the log encoding.
     pub fn encode(&self, out: &mut BytesMut) {
         out.put_u8(FORMAT_VERSION);

@@ -18,8 +18,10 @@ use std::sync::Arc;
 
 /// Identifies the stream; its last byte is the version.
 const MAGIC_PREFIX: &[u8; 7] = b"FKTREE\x00";
-/// The version written: 2 tells null node data from empty data.
-const VERSION: u8 = 2;
+/// The version written: 3 adds each session's owner (the member its client is connected to).
+const VERSION: u8 = 3;
+/// Version 2 told null node data from empty data, without session owners; it is still read.
+const VERSION_NO_SESSION_OWNER: u8 = 2;
 /// Version 1 had no null data (it stored null as empty); it is still read.
 const VERSION_NO_NULL_DATA: u8 = 1;
 /// A node data length that stands for null data (version 2 on).
@@ -69,6 +71,7 @@ pub fn write_snapshot(tree: &DataTree, out: &mut impl Write) -> io::Result<()> {
         out.write_all(&id.to_be_bytes())?;
         out.write_all(&entry.timeout_ms.to_be_bytes())?;
         write_bytes(out, &entry.passwd)?;
+        out.write_all(&entry.owner.to_be_bytes())?;
     }
     // ACL lists are shared `Arc`s inside the tree: number each distinct one in first-seen order.
     let mut acl_index: HashMap<*const Vec<Acl>, u32> = HashMap::new();
@@ -118,7 +121,8 @@ pub fn read_snapshot(input: &mut impl Read, config: TreeConfig) -> Result<DataTr
     if magic[..7] != MAGIC_PREFIX[..] || !(VERSION_NO_NULL_DATA..=VERSION).contains(&version) {
         return Err(SnapshotError::BadMagic);
     }
-    let null_data_marked = version >= 2;
+    let null_data_marked = version > VERSION_NO_NULL_DATA;
+    let session_owners = version > VERSION_NO_SESSION_OWNER;
     let last_zxid = read_i64(input)?;
     let mut builder = TreeBuilder::new(config);
     let sessions = read_u64(input)?;
@@ -126,7 +130,15 @@ pub fn read_snapshot(input: &mut impl Read, config: TreeConfig) -> Result<DataTr
         let id = read_i64(input)?;
         let timeout_ms = read_i32(input)?;
         let passwd = Bytes::from(read_bytes(input, "passwd", 1024)?);
-        builder.add_session(id, SessionEntry { timeout_ms, passwd });
+        let owner = if session_owners { read_u64(input)? } else { 0 };
+        builder.add_session(
+            id,
+            SessionEntry {
+                timeout_ms,
+                passwd,
+                owner,
+            },
+        );
     }
     let acl_count = read_u64(input)?;
     let mut acls: Vec<Arc<Vec<Acl>>> = Vec::new();

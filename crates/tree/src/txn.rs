@@ -148,4 +148,8 @@ pub struct SessionEntry {
     pub timeout_ms: i32,
     /// The session's password.
     pub passwd: Bytes,
+    /// The ensemble member whose client connection holds the session (ZooKeeper's session
+    /// owner), by server id; 0 while unknown. A write proposed by any other member fails with
+    /// SESSIONMOVED: the client has moved on, and its old connection must not write any more.
+    pub owner: u64,
 }

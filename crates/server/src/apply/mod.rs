@@ -21,7 +21,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use tree::{DataTree, Identity, Txn, TxnHeader};
+use tree::{DataTree, Identity, Txn};
 
 pub use reads::ReadRequest;
 
@@ -86,9 +86,7 @@ struct ConnEntry {
     identity: Arc<Identity>,
 }
 
-/// The xid of the barrier a connection proposes before re-attaching a session in an ensemble.
-/// Client xids are positive and ZooKeeper's special ones small negatives, so none collides.
-pub const ATTACH_BARRIER_XID: i32 = i32::MIN;
+pub use crate::proposal::ATTACH_BARRIER_XID;
 
 /// A session re-attach: what the client sent and where to answer.
 pub struct PendingAttach {
@@ -320,12 +318,7 @@ impl ApplyTask {
     }
 
     fn apply_committed(&mut self, zxid: i64, time_ms: i64, proposal: &Proposal) {
-        let header = TxnHeader {
-            zxid,
-            time_ms,
-            session_id: proposal.session_id,
-        };
-        let applied = self.tree.apply(&header, &proposal.identity, &proposal.txn);
+        let applied = proposal.apply_to(&mut self.tree, zxid, time_ms);
         self.applied_zxid.store(zxid, Ordering::Release);
         for trigger in &applied.triggers {
             let watchers = self.watches.trigger(&trigger.path, trigger.event);
@@ -357,8 +350,24 @@ impl ApplyTask {
         let ok = applied.result.is_ok();
         // Another server's client: that server answers it.
         let origin = proposal.origin.filter(|o| o.server_id == self.server_id);
+        if let Some(origin) = origin {
+            let moved = match &applied.result {
+                Err(err) => *err == jute::ErrorCode::SessionMoved,
+                Ok(output) => output.multi_error() == Some(jute::ErrorCode::SessionMoved),
+            };
+            if moved {
+                // ZooKeeper treats a moved session as a connection-level error: no reply, the
+                // connection closes, and the client carries on on its new server.
+                tracing::info!(
+                    "session {:#x} moved to another server; closing its old connection",
+                    proposal.session_id
+                );
+                self.send(origin.conn_id, Outbound::Close);
+                return;
+            }
+        }
         match &proposal.txn {
-            Txn::Sync { .. } if origin.is_some_and(|o| o.xid == ATTACH_BARRIER_XID) => {
+            Txn::Sync { .. } if proposal.is_attach_barrier() => {
                 if let Some(origin) = origin {
                     if let Some(attach) = self.pending_attach.remove(&origin.conn_id) {
                         self.attach(origin.conn_id, attach);

@@ -228,7 +228,7 @@ impl Connection {
                 })
                 .map_err(|_| ConnectionError::Shutdown)?;
             if barrier {
-                self.propose_attach_barrier()?;
+                self.propose_attach_barrier(req.session_id)?;
             }
             req.session_id
         };
@@ -291,12 +291,13 @@ impl Connection {
         }))
     }
 
-    /// Proposes the barrier an ensemble member applies before it re-attaches a session.
-    fn propose_attach_barrier(&self) -> Result<(), ConnectionError> {
+    /// Proposes the barrier an ensemble member applies before it re-attaches `session_id`; every
+    /// member hands the session to this one when it applies it.
+    fn propose_attach_barrier(&self, session_id: i64) -> Result<(), ConnectionError> {
         self.ctx
             .consensus
             .propose(Arc::new(Proposal {
-                session_id: 0,
+                session_id,
                 origin: Some(Origin {
                     server_id: self.ctx.server_id,
                     conn_id: self.conn_id,

@@ -43,7 +43,7 @@ impl DataTree {
         if mode.is_ephemeral() && session_id == 0 {
             return Err(ErrorCode::SessionExpired);
         }
-        self.check_session(session_id)?;
+        self.check_session(cx)?;
         let (parent_path, _) = split_parent(&op.path)?;
         let acl = fixup_acl(&op.acl, cx.identity)?;
         let parent = self.nodes.get(parent_path).ok_or(ErrorCode::NoNode)?;

@@ -15,7 +15,7 @@ impl DataTree {
         cx: &mut OpContext<'_>,
         req: &DeleteRequest,
     ) -> Result<(), ErrorCode> {
-        self.check_session(cx.header.session_id)?;
+        self.check_session(cx)?;
         let parent_path = deletable_parent(&req.path)?;
         let parent = self.nodes.get(parent_path).ok_or(ErrorCode::NoNode)?;
         if !acl_permits(&parent.acl, perms::DELETE, cx.identity) {

@@ -19,17 +19,33 @@ pub(crate) struct OpContext<'a> {
     pub(crate) header: &'a TxnHeader,
     pub(crate) identity: &'a Identity,
     pub(crate) triggers: &'a mut Vec<WatchTrigger>,
+    /// The member whose client connection proposed the txn (0: unknown, or housekeeping).
+    pub(crate) origin_server: u64,
 }
 
 impl DataTree {
     /// Applies one txn. Deterministic: same tree + same txn = same result and same tree.
     /// A failed txn changes nothing but [`DataTree::last_zxid`].
     pub fn apply(&mut self, header: &TxnHeader, identity: &Identity, txn: &Txn) -> Applied {
+        self.apply_from(header, identity, txn, 0)
+    }
+
+    /// [`DataTree::apply`] for a txn that a client of ensemble member `origin_server` issued (0
+    /// when unknown): a new session is owned by that member, and a write of a session owned by
+    /// another member fails with SESSIONMOVED, as ZooKeeper's `checkSession(id, owner)` does.
+    pub fn apply_from(
+        &mut self,
+        header: &TxnHeader,
+        identity: &Identity,
+        txn: &Txn,
+        origin_server: u64,
+    ) -> Applied {
         let mut triggers = Vec::new();
         let mut cx = OpContext {
             header,
             identity,
             triggers: &mut triggers,
+            origin_server,
         };
         let result = match txn {
             Txn::CreateSession { timeout_ms, passwd } => {
@@ -60,17 +76,40 @@ impl DataTree {
         };
         if failed {
             triggers.clear();
+        } else if origin_server != 0 && !matches!(txn, Txn::CloseSession) {
+            // ZooKeeper's first checked request names the owner of a session that has none.
+            if let Some(entry) = self.sessions.get_mut(&header.session_id) {
+                if entry.owner == 0 {
+                    entry.owner = origin_server;
+                }
+            }
         }
         Applied { result, triggers }
     }
 
-    /// ZooKeeper's `sessionTracker.checkSession`: a client write needs a live session. Id 0 is
-    /// the server's own housekeeping.
-    pub(crate) fn check_session(&self, session_id: i64) -> Result<(), ErrorCode> {
-        if session_id == 0 || self.sessions.contains_key(&session_id) {
-            Ok(())
-        } else {
-            Err(ErrorCode::SessionExpired)
+    /// Hands `session_id` to ensemble member `owner`: its client re-attached there. Applied by
+    /// every member at the same place in the log (the re-attach barrier), so all agree.
+    pub fn set_session_owner(&mut self, session_id: i64, owner: u64) {
+        if let Some(entry) = self.sessions.get_mut(&session_id) {
+            entry.owner = owner;
+        }
+    }
+
+    /// ZooKeeper's `sessionTracker.checkSession(id, owner)`: a client write needs a live session
+    /// (id 0 is the server's own housekeeping), held by the member that proposed the write.
+    pub(crate) fn check_session(&self, cx: &OpContext<'_>) -> Result<(), ErrorCode> {
+        let session_id = cx.header.session_id;
+        if session_id == 0 {
+            return Ok(());
+        }
+        match self.sessions.get(&session_id) {
+            None => Err(ErrorCode::SessionExpired),
+            Some(entry)
+                if entry.owner != 0 && cx.origin_server != 0 && entry.owner != cx.origin_server =>
+            {
+                Err(ErrorCode::SessionMoved)
+            }
+            Some(_) => Ok(()),
         }
     }
 

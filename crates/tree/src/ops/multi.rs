@@ -26,6 +26,7 @@ impl DataTree {
                 header: cx.header,
                 identity: cx.identity,
                 triggers: &mut staged_triggers,
+                origin_server: cx.origin_server,
             };
             match staged.apply_multi_op(&mut op_cx, op) {
                 Ok(result) => results.push(result),

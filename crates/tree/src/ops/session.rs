@@ -26,6 +26,7 @@ impl DataTree {
             SessionEntry {
                 timeout_ms,
                 passwd: passwd.clone(),
+                owner: cx.origin_server,
             },
         );
         Ok(TxnOutput::SessionCreated)

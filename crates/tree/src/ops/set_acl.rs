@@ -14,7 +14,7 @@ impl DataTree {
         cx: &OpContext<'_>,
         req: &SetAclRequest,
     ) -> Result<Stat, ErrorCode> {
-        self.check_session(cx.header.session_id)?;
+        self.check_session(cx)?;
         validate_path(&req.path, false)?;
         let acl = fixup_acl(&req.acl, cx.identity)?;
         let node = self.nodes.get(req.path.as_str()).ok_or(ErrorCode::NoNode)?;

@@ -16,7 +16,7 @@ impl DataTree {
         cx: &mut OpContext<'_>,
         req: &SetDataRequest,
     ) -> Result<Stat, ErrorCode> {
-        self.check_session(cx.header.session_id)?;
+        self.check_session(cx)?;
         validate_path(&req.path, false)?;
         let node = self.nodes.get(req.path.as_str()).ok_or(ErrorCode::NoNode)?;
         if !acl_permits(&node.acl, perms::WRITE, cx.identity) {
