@@ -78,43 +78,24 @@ pub fn server(
     target: Target,
     binary: Option<&std::path::Path>,
 ) -> Result<SharedServer, HarnessError> {
-    register_exit_hook();
-    let registry = REGISTRY.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut map = registry.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(entry) = map.get(&target) {
-        return entry.clone().map_err(HarnessError::Shared);
-    }
-    let mut config = ServerConfig::default();
-    if let Some(b) = binary {
-        config.ferrokeeper_binary = Some(b.to_path_buf());
-    }
-    let started = match ensemble_size(target) {
-        Some(n) => crate::ensemble::TestEnsemble::start(target, n, &config).map(|e| e.members),
-        None => TestServer::start(target, &config).map(|server| vec![server]),
-    };
-    let entry = match started {
-        Ok(servers) => {
-            let members = if servers.len() > 1 {
-                servers.iter().map(TestServer::addr).collect()
-            } else {
-                Vec::new()
-            };
-            let shared = SharedServer {
-                target,
-                addr: servers[0].addr(),
-                config,
-                members,
-            };
-            SERVERS
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .extend(servers);
-            Ok(shared)
-        }
-        Err(e) => Err(e.to_string()),
-    };
-    map.insert(target, entry.clone());
-    entry.map_err(HarnessError::Shared)
+    start_once(&REGISTRY, target, binary, |config| {
+        let servers = match ensemble_size(target) {
+            Some(n) => crate::ensemble::TestEnsemble::start(target, n, config)?.members,
+            None => vec![TestServer::start(target, config)?],
+        };
+        let members = if servers.len() > 1 {
+            servers.iter().map(TestServer::addr).collect()
+        } else {
+            Vec::new()
+        };
+        let shared = SharedServer {
+            target,
+            addr: servers[0].addr(),
+            config: config.clone(),
+            members,
+        };
+        Ok((shared, servers))
+    })
 }
 
 /// How many members the shared ensemble has: the smallest that survives losing one.
@@ -128,8 +109,22 @@ pub fn ensemble(
     target: Target,
     binary: Option<&std::path::Path>,
 ) -> Result<SharedServer, HarnessError> {
+    start_once(&ENSEMBLES, target, binary, |config| {
+        let ensemble = crate::ensemble::TestEnsemble::start(target, SHARED_ENSEMBLE_SIZE, config)?;
+        Ok((ensemble.as_shared(), ensemble.members))
+    })
+}
+
+/// Looks `target` up in `registry`, or starts it with `start` and remembers the outcome; the
+/// started processes are kept until the test binary exits.
+fn start_once(
+    registry: &'static OnceLock<Registry>,
+    target: Target,
+    binary: Option<&std::path::Path>,
+    start: impl FnOnce(&ServerConfig) -> Result<(SharedServer, Vec<TestServer>), HarnessError>,
+) -> Result<SharedServer, HarnessError> {
     register_exit_hook();
-    let registry = ENSEMBLES.get_or_init(|| Mutex::new(HashMap::new()));
+    let registry = registry.get_or_init(|| Mutex::new(HashMap::new()));
     let mut map = registry.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(entry) = map.get(&target) {
         return entry.clone().map_err(HarnessError::Shared);
@@ -138,13 +133,12 @@ pub fn ensemble(
     if let Some(b) = binary {
         config.ferrokeeper_binary = Some(b.to_path_buf());
     }
-    let entry = match crate::ensemble::TestEnsemble::start(target, SHARED_ENSEMBLE_SIZE, &config) {
-        Ok(ensemble) => {
-            let shared = ensemble.as_shared();
+    let entry = match start(&config) {
+        Ok((shared, servers)) => {
             SERVERS
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .extend(ensemble.members);
+                .extend(servers);
             Ok(shared)
         }
         Err(e) => Err(e.to_string()),
