@@ -196,6 +196,20 @@ impl Client {
         self.block_on(self.c().get_config_w())
     }
 
+    /// See [`crate::Client::reconfig`].
+    pub fn reconfig(
+        &self,
+        joining: Option<&str>,
+        leaving: Option<&str>,
+        new_members: Option<&str>,
+        from_config: i64,
+    ) -> Result<(Vec<u8>, Stat), Error> {
+        self.block_on(
+            self.c()
+                .reconfig(joining, leaving, new_members, from_config),
+        )
+    }
+
     /// See [`crate::Client::set_data`].
     pub fn set_data(&self, path: &str, data: &[u8], version: Option<i32>) -> Result<Stat, Error> {
         self.block_on(self.c().set_data(path, data, version))

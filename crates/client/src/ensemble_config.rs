@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::session::watches::{OneShotKind, Registration};
 use crate::session::OnReply;
 use crate::watch::WatchFuture;
-use jute::proto::{GetDataRequest, GetDataResponse};
+use jute::proto::{GetDataRequest, GetDataResponse, ReconfigRequest};
 use jute::{Request, Stat};
 use tokio::sync::oneshot;
 
@@ -50,5 +50,34 @@ impl Client {
             watch: watch.is_some(),
         });
         decode::<GetDataResponse>(self.call(&req, watch).await?)
+    }
+}
+
+impl Client {
+    /// ZooKeeper's `reconfig` (ZooKeeperAdmin): changes the ensemble's membership and answers
+    /// the new configuration and its stat. Either an incremental change (`joining` and/or
+    /// `leaving`: comma-separated `server.N=…` specs and server ids) or a bulk one (`new_members`,
+    /// the whole new list); `None` is an argument not given, which the server tells apart from an
+    /// empty one. `from_config` is the configuration version the change applies to, or -1 for
+    /// whichever is current.
+    ///
+    /// Servers refuse it with [`Error::ReconfigDisabled`] unless `reconfigEnabled=true`, which is
+    /// ZooKeeper's default and the only answer Ferrokeeper gives; callers also need the super user
+    /// (or `skipACL`) on ZooKeeper.
+    pub async fn reconfig(
+        &self,
+        joining: Option<&str>,
+        leaving: Option<&str>,
+        new_members: Option<&str>,
+        from_config: i64,
+    ) -> Result<(Vec<u8>, Stat), Error> {
+        let req = Request::Reconfig(ReconfigRequest {
+            joining_servers: joining.map(str::to_owned),
+            leaving_servers: leaving.map(str::to_owned),
+            new_members: new_members.map(str::to_owned),
+            cur_config_id: from_config,
+        });
+        let resp = decode::<GetDataResponse>(self.call(&req, None).await?)?;
+        Ok((resp.data.unwrap_or_default().to_vec(), resp.stat))
     }
 }

@@ -179,11 +179,12 @@ record! {
     }
 }
 record! {
-    /// `reconfig` (op 16). Answered with a [`GetDataResponse`] of the new config.
+    /// `reconfig` (op 16). Answered with a [`GetDataResponse`] of the new config. A null list is
+    /// one not given (incremental changes give joining/leaving, a bulk change `new_members`).
     ReconfigRequest {
-        joining_servers: String,
-        leaving_servers: String,
-        new_members: String,
+        joining_servers: Option<String>,
+        leaving_servers: Option<String>,
+        new_members: Option<String>,
         cur_config_id: i64,
     }
 }

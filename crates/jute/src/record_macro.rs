@@ -59,6 +59,17 @@ impl Record for String {
     }
 }
 
+/// A nullable string (length −1 for null): ZooKeeper tells a null `reconfig` argument (not given)
+/// from an empty one.
+impl Record for Option<String> {
+    fn encode(&self, out: &mut BytesMut) {
+        out.write_buffer_opt(self.as_deref().map(str::as_bytes));
+    }
+    fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+        r.read_string_opt()
+    }
+}
+
 impl<T: Record> Record for Vec<T> {
     fn encode(&self, out: &mut BytesMut) {
         out.write_i32(self.len() as i32);

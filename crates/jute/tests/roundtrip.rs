@@ -273,9 +273,9 @@ proptest! {
     #[test]
     fn reconfig_request_roundtrips(
         v in arb!(ReconfigRequest {
-            joining_servers: string(),
-            leaving_servers: string(),
-            new_members: string(),
+            joining_servers: prop::option::of(string()),
+            leaving_servers: prop::option::of(string()),
+            new_members: prop::option::of(string()),
             cur_config_id: any::<i64>(),
         })
     ) {

@@ -56,4 +56,32 @@ async fn get_config_reads_the_config_node_whatever_the_chroot(ctx: Ctx) {
     );
 }
 
-both_targets!(get_config_reads_the_config_node_whatever_the_chroot);
+/// `reconfig` reaches the server and comes back typed: both refuse it by default
+/// (`reconfigEnabled=false`), before looking at the arguments or the caller's rights, and the
+/// configuration stays as it was.
+async fn reconfig_is_refused_while_reconfig_is_disabled(ctx: Ctx) {
+    let c = ctx.client().await;
+    let (before, _) = c.get_config().await.unwrap();
+    assert_eq!(
+        c.reconfig(Some("server.9=127.0.0.1:2888:3888;2181"), None, None, -1)
+            .await
+            .map(drop),
+        Err(client::Error::ReconfigDisabled)
+    );
+    assert_eq!(
+        c.reconfig(None, Some("9"), None, -1).await.map(drop),
+        Err(client::Error::ReconfigDisabled)
+    );
+    assert_eq!(
+        c.reconfig(None, None, Some(""), 0).await.map(drop),
+        Err(client::Error::ReconfigDisabled)
+    );
+    assert_eq!(c.get_config().await.unwrap().0, before);
+    // The connection is still usable.
+    c.exists("/").await.unwrap();
+}
+
+both_targets!(
+    get_config_reads_the_config_node_whatever_the_chroot,
+    reconfig_is_refused_while_reconfig_is_disabled,
+);

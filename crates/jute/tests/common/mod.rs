@@ -237,9 +237,9 @@ pub fn request() -> impl Strategy<Value = Request> {
         vec(multi_op(), 0..6).prop_map(Request::Multi),
         vec(multi_op(), 0..6).prop_map(Request::MultiRead),
         arb!(ReconfigRequest {
-            joining_servers: string(),
-            leaving_servers: string(),
-            new_members: string(),
+            joining_servers: prop::option::of(string()),
+            leaving_servers: prop::option::of(string()),
+            new_members: prop::option::of(string()),
             cur_config_id: any::<i64>(),
         })
         .prop_map(Request::Reconfig),
