@@ -1,10 +1,11 @@
 //! The FIFO queue: many producers and consumers, every item taken exactly once, and one
-//! producer's items taken in order.
+//! producer's items taken in order, including while a consumer's session expires mid-take.
 
-use crate::common::{both_targets, eventually, within, Ctx};
-use recipes::DistributedQueue;
+use crate::common::{both_targets, eventually, wait_state, within, Ctx};
+use client::{Client, CreateOptions, SessionState};
+use recipes::{DistributedQueue, Error};
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use testkit::proxy::Proxy;
@@ -127,7 +128,113 @@ async fn lost_put_reply_is_not_duplicated(ctx: Ctx) {
     assert_eq!(q.poll().await.unwrap(), None);
 }
 
+/// Consumers drain a queue of `ITEMS` while one consumer, behind a proxy, is cut off in the
+/// middle of a take after `replies` of that take's replies reached it, until its session
+/// expires. `replies` 1: the take listed the queue, its read of the head is lost (nothing
+/// deleted). `replies` 2: its delete of the head item reached the server, the reply did not.
+async fn consumer_expires_mid_take(ctx: Ctx, replies: usize) {
+    const ITEMS: usize = 24;
+    const SURVIVORS: usize = 3;
+    let path = ctx.path("jobs");
+    let producer = DistributedQueue::new(ctx.client().await, &path).unwrap();
+    for k in 0..ITEMS {
+        producer.put(format!("i{k:02}").as_bytes()).await.unwrap();
+    }
+    let want: BTreeSet<String> = (0..ITEMS).map(|k| format!("i{k:02}")).collect();
+
+    let proxy = Proxy::start(ctx.server.addr).await;
+    let doomed_client = ctx
+        .client_with(
+            Client::builder().session_timeout(Duration::from_millis(2000)),
+            &proxy.connect_string(),
+        )
+        .await;
+    // Its ephemeral shows from outside when the server has expired the session.
+    let alive = ctx.path("doomed-alive");
+    doomed_client
+        .create(&alive, b"", &CreateOptions::ephemeral())
+        .await
+        .unwrap();
+    let doomed = DistributedQueue::new(doomed_client.clone(), &path).unwrap();
+    let mut acknowledged = vec![String::from_utf8(doomed.take().await.unwrap()).unwrap()];
+
+    proxy.mute_after(replies);
+    let taking = tokio::spawn({
+        let doomed = doomed.clone();
+        async move { doomed.take().await }
+    });
+    // Right after the take started: cut off until the server expires the session.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    proxy.set_blocked(true);
+    // The others take while the doomed session is on its way out; they start only now so that
+    // the doomed take is the one working on the head item.
+    let doomed_done = Arc::new(AtomicBool::new(false));
+    let mut survivors = Vec::new();
+    for _ in 0..SURVIVORS {
+        let q = DistributedQueue::new(ctx.client().await, &path).unwrap();
+        let done = doomed_done.clone();
+        survivors.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let finished = done.load(Ordering::SeqCst);
+                match q.take_for(Duration::from_millis(300)).await.unwrap() {
+                    Some(item) => got.push(String::from_utf8(item).unwrap()),
+                    // Every item was put before the consumers started, and the doomed
+                    // consumer can delete nothing more: empty now means empty for good.
+                    None if finished => return got,
+                    None => {}
+                }
+            }
+        }));
+    }
+
+    let observer = ctx.client().await;
+    eventually(
+        "doomed session expired",
+        Duration::from_secs(15),
+        || async { observer.exists(&alive).await.unwrap().is_none() },
+    )
+    .await;
+    proxy.set_muted(false);
+    proxy.set_blocked(false);
+    wait_state(&doomed_client, SessionState::Expired).await;
+    let doomed_result = within("doomed take", taking).await.unwrap();
+    doomed_done.store(true, Ordering::SeqCst);
+
+    for s in survivors {
+        acknowledged.extend(within("survivor", s).await.unwrap());
+    }
+    let distinct: BTreeSet<String> = acknowledged.iter().cloned().collect();
+    assert_eq!(
+        distinct.len(),
+        acknowledged.len(),
+        "an item handed out twice: {acknowledged:?}"
+    );
+    assert!(distinct.is_subset(&want), "{distinct:?}");
+    let missing: Vec<&String> = want.difference(&distinct).collect();
+    match doomed_result {
+        // The module's failure behaviour: an expired session leaves its items in the queue,
+        // so everything the doomed take did not return is taken by the others.
+        Err(Error::SessionEnded(SessionState::Expired)) => assert!(
+            missing.is_empty(),
+            "take ended with SessionEnded, yet items vanished: {missing:?}"
+        ),
+        // A delete whose outcome is unknown may have taken (and so lost) exactly that item.
+        Err(Error::OutcomeUnknown(node)) => assert!(
+            missing.len() <= 1,
+            "more than the in-flight item lost ({node}): {missing:?}"
+        ),
+        other => panic!("the doomed take returned {other:?}"),
+    }
+    assert!(producer.is_empty().await.unwrap(), "items left behind");
+}
+
+async fn consumer_expires_before_its_delete(ctx: Ctx) {
+    consumer_expires_mid_take(ctx, 1).await;
+}
+
 both_targets!(
+    consumer_expires_before_its_delete,
     no_loss_no_duplicates,
     single_consumer_sees_fifo,
     lost_put_reply_is_not_duplicated,
