@@ -1,8 +1,9 @@
 //! The atomic counter: concurrent increments from many sessions add up exactly, and
-//! compare-and-set only writes on a match.
+//! compare-and-set only writes on a match; a writer whose session expires mid-CAS adds nothing
+//! it did not report.
 
-use crate::common::{both_targets, eventually, within, Ctx};
-use client::CreateOptions;
+use crate::common::{both_targets, eventually, wait_state, within, Ctx};
+use client::{Client, CreateOptions, SessionState};
 use recipes::{AtomicCounter, Error};
 use std::time::Duration;
 use testkit::proxy::Proxy;
@@ -95,7 +96,99 @@ async fn lost_write_reply_is_not_retried(ctx: Ctx) {
     assert_eq!(counter.increment().await.unwrap().post, 3, "usable again");
 }
 
+/// Writers add concurrently while one, behind a proxy, is cut off in the middle of its
+/// compare-and-set after `replies` of its replies reached it, until its session expires.
+/// `replies` 0: its read is lost (nothing written). `replies` 1: its conditional write reached
+/// the server, the reply did not.
+async fn writer_expires_mid_cas(ctx: Ctx, replies: usize) {
+    const WRITERS: usize = 3;
+    const EACH: usize = 10;
+    const DOOMED_DELTA: i64 = 1000;
+    let path = ctx.path("c");
+    let proxy = Proxy::start(ctx.server.addr).await;
+    let doomed_client = ctx
+        .client_with(
+            Client::builder().session_timeout(Duration::from_millis(2000)),
+            &proxy.connect_string(),
+        )
+        .await;
+    // Its ephemeral shows from outside when the server has expired the session.
+    let alive = ctx.path("doomed-alive");
+    doomed_client
+        .create(&alive, b"", &CreateOptions::ephemeral())
+        .await
+        .unwrap();
+    let doomed = AtomicCounter::new(doomed_client.clone(), &path).unwrap();
+    let mut applied = doomed.add(7).await.unwrap().post;
+    assert_eq!(applied, 7);
+
+    proxy.mute_after(replies);
+    let adding = tokio::spawn({
+        let doomed = doomed.clone();
+        async move { doomed.add(DOOMED_DELTA).await }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    proxy.set_blocked(true);
+    // The others add while the doomed session is on its way out.
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let zk = ctx.client().await;
+        let counter = AtomicCounter::new(zk.clone(), &path).unwrap();
+        writers.push(tokio::spawn(async move {
+            let mut ok = 0;
+            for _ in 0..EACH {
+                let delta = w as i64 + 1;
+                let change = counter.add(delta).await.unwrap();
+                assert_eq!(change.post, change.pre + delta);
+                ok += delta;
+            }
+            zk.close().await.unwrap();
+            ok
+        }));
+    }
+    let observer = ctx.client().await;
+    eventually(
+        "doomed session expired",
+        Duration::from_secs(15),
+        || async { observer.exists(&alive).await.unwrap().is_none() },
+    )
+    .await;
+    proxy.set_muted(false);
+    proxy.set_blocked(false);
+    wait_state(&doomed_client, SessionState::Expired).await;
+    let doomed_result = within("doomed add", adding).await.unwrap();
+    for w in writers {
+        applied += within("writer", w).await.unwrap();
+    }
+    let value = AtomicCounter::new(observer, &path)
+        .unwrap()
+        .get()
+        .await
+        .unwrap();
+    match doomed_result {
+        // The module's failure behaviour: expiry leaves the counter unaffected, and a write
+        // that may have been applied is reported as OutcomeUnknown instead.
+        Err(Error::SessionEnded(SessionState::Expired)) => assert_eq!(
+            value, applied,
+            "add ended with SessionEnded, yet it was applied"
+        ),
+        Err(Error::OutcomeUnknown(p)) => {
+            assert_eq!(p, path);
+            assert!(
+                value == applied || value == applied + DOOMED_DELTA,
+                "{value}: neither {applied} nor {applied} + {DOOMED_DELTA}"
+            );
+        }
+        other => panic!("the doomed add returned {other:?}"),
+    }
+}
+
+async fn writer_expires_before_its_write(ctx: Ctx) {
+    writer_expires_mid_cas(ctx, 0).await;
+}
+
 both_targets!(
+    writer_expires_before_its_write,
     concurrent_increments_add_up,
     compare_and_set_and_bad_data,
     lost_write_reply_is_not_retried,
