@@ -1,12 +1,13 @@
 //! The priority queue: Curator's node names and data, lowest priority first and FIFO within a
-//! priority, nothing lost or duplicated under contention or when a put's reply is lost.
+//! priority, nothing lost or duplicated under contention, when a put's reply is lost, or when a
+//! consumer's session expires mid-take.
 
-use crate::common::{both_targets, eventually, within, Ctx};
-use client::{Client, CreateMode, CreateOptions};
+use crate::common::{both_targets, eventually, wait_state, within, Ctx};
+use client::{Client, CreateMode, CreateOptions, SessionState};
 use recipes::priority_queue::{priority_of, priority_to_string};
-use recipes::DistributedPriorityQueue;
+use recipes::{DistributedPriorityQueue, Error};
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use testkit::proxy::Proxy;
@@ -186,7 +187,122 @@ async fn lost_priority_put_is_not_duplicated(ctx: Ctx) {
     assert_eq!((e.priority, e.items), (5, vec![b"once".to_vec()]));
 }
 
+/// Consumers drain a queue of `ENTRIES` while one consumer, behind a proxy, is cut off in the
+/// middle of a take after `replies` of that take's replies reached it, until its session
+/// expires. `replies` 1: the take listed the queue, its read of the first entry is lost
+/// (nothing deleted). `replies` 2: its delete of the first entry reached the server, the reply
+/// did not.
+async fn consumer_expires_mid_take(ctx: Ctx, replies: usize) {
+    const ENTRIES: usize = 24;
+    const SURVIVORS: usize = 3;
+    let path = ctx.path("pq");
+    let producer = DistributedPriorityQueue::new(ctx.client().await, &path).unwrap();
+    let mut want = BTreeSet::new();
+    for k in 0..ENTRIES {
+        let prio = (k % 4) as i32 - 2;
+        producer
+            .put(format!("e{k:02}").as_bytes(), prio)
+            .await
+            .unwrap();
+        want.insert((prio, format!("e{k:02}")));
+    }
+
+    let proxy = Proxy::start(ctx.server.addr).await;
+    let doomed_client = ctx
+        .client_with(
+            Client::builder().session_timeout(Duration::from_millis(2000)),
+            &proxy.connect_string(),
+        )
+        .await;
+    // Its ephemeral shows from outside when the server has expired the session.
+    let alive = ctx.path("doomed-alive");
+    doomed_client
+        .create(&alive, b"", &CreateOptions::ephemeral())
+        .await
+        .unwrap();
+    let doomed = DistributedPriorityQueue::new(doomed_client.clone(), &path).unwrap();
+    let entry = |e: recipes::priority_queue::Entry| {
+        assert_eq!(e.items.len(), 1);
+        (e.priority, String::from_utf8(e.items[0].clone()).unwrap())
+    };
+    let mut acknowledged = vec![entry(doomed.take().await.unwrap())];
+
+    proxy.mute_after(replies);
+    let taking = tokio::spawn({
+        let doomed = doomed.clone();
+        async move { doomed.take().await }
+    });
+    // Right after the take started: cut off until the server expires the session.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    proxy.set_blocked(true);
+    // The others take while the doomed session is on its way out; they start only now so that
+    // the doomed take is the one working on the first entry.
+    let doomed_done = Arc::new(AtomicBool::new(false));
+    let mut survivors = Vec::new();
+    for _ in 0..SURVIVORS {
+        let q = DistributedPriorityQueue::new(ctx.client().await, &path).unwrap();
+        let done = doomed_done.clone();
+        survivors.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let finished = done.load(Ordering::SeqCst);
+                match q.take_for(Duration::from_millis(300)).await.unwrap() {
+                    Some(e) => got.push(entry(e)),
+                    // Every entry was put before the consumers started, and the doomed
+                    // consumer can delete nothing more: empty now means empty for good.
+                    None if finished => return got,
+                    None => {}
+                }
+            }
+        }));
+    }
+    let observer = ctx.client().await;
+    eventually(
+        "doomed session expired",
+        Duration::from_secs(15),
+        || async { observer.exists(&alive).await.unwrap().is_none() },
+    )
+    .await;
+    proxy.set_muted(false);
+    proxy.set_blocked(false);
+    wait_state(&doomed_client, SessionState::Expired).await;
+    let doomed_result = within("doomed take", taking).await.unwrap();
+    doomed_done.store(true, Ordering::SeqCst);
+
+    for s in survivors {
+        acknowledged.extend(within("survivor", s).await.unwrap());
+    }
+    let distinct: BTreeSet<(i32, String)> = acknowledged.iter().cloned().collect();
+    assert_eq!(
+        distinct.len(),
+        acknowledged.len(),
+        "an entry handed out twice: {acknowledged:?}"
+    );
+    assert!(distinct.is_subset(&want), "{distinct:?}");
+    let missing: Vec<&(i32, String)> = want.difference(&distinct).collect();
+    match doomed_result {
+        // The module's failure behaviour: an expired session leaves its entries in the queue,
+        // so everything the doomed take did not return is taken by the others.
+        Err(Error::SessionEnded(SessionState::Expired)) => assert!(
+            missing.is_empty(),
+            "take ended with SessionEnded, yet entries vanished: {missing:?}"
+        ),
+        // A delete whose outcome is unknown may have taken (and so lost) exactly that entry.
+        Err(Error::OutcomeUnknown(node)) => assert!(
+            missing.len() <= 1,
+            "more than the in-flight entry lost ({node}): {missing:?}"
+        ),
+        other => panic!("the doomed take returned {other:?}"),
+    }
+    assert!(producer.is_empty().await.unwrap(), "entries left behind");
+}
+
+async fn consumer_expires_before_its_delete(ctx: Ctx) {
+    consumer_expires_mid_take(ctx, 1).await;
+}
+
 both_targets!(
+    consumer_expires_before_its_delete,
     lowest_priority_first_fifo_within,
     no_loss_no_duplicates_under_contention,
     lost_priority_put_is_not_duplicated,
