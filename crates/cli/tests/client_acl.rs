@@ -94,6 +94,40 @@ async fn auth_scheme_expands_to_session_identities(ctx: Ctx) {
     );
 }
 
+/// ZooKeeper keeps a connection's auth ids in a hash set, so an `auth` ACL expands them in the
+/// set's order, whatever order they were added in.
+async fn auth_scheme_lists_identities_in_the_servers_set_order(ctx: Ctx) {
+    let users: [&[u8]; 4] = [
+        b"alice:secret",
+        b"bob:secret",
+        b"carol:secret",
+        b"dave:secret",
+    ];
+    let mut lists = Vec::new();
+    for (n, order) in [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]]
+        .iter()
+        .enumerate()
+    {
+        let c = ctx.client().await;
+        for &u in order {
+            c.auth("digest", users[u]).await.unwrap();
+        }
+        let p = ctx.path(&format!("many{n}"));
+        c.create(
+            &p,
+            b"",
+            &CreateMode::Persistent.with_acls(Acls::creator_all()),
+        )
+        .await
+        .unwrap();
+        let (acl, _) = c.get_acl(&p).await.unwrap();
+        assert_eq!(acl.len(), 4, "{acl:?}");
+        lists.push(acl);
+    }
+    assert_eq!(lists[0], lists[1], "added in reverse order");
+    assert_eq!(lists[0], lists[2], "added in a shuffled order");
+}
+
 async fn ip_scheme_matches_client_address(ctx: Ctx) {
     let c = ctx.client().await;
     let mine = [Acl::new(Permission::ALL, AuthId::new("ip", "127.0.0.1"))];
@@ -330,6 +364,7 @@ both_targets!(
     world_read_only_blocks_writes,
     digest_scheme_via_add_auth,
     auth_scheme_expands_to_session_identities,
+    auth_scheme_lists_identities_in_the_servers_set_order,
     ip_scheme_matches_client_address,
     super_digest_passes_every_check,
     permission_bits_per_operation,

@@ -9,7 +9,8 @@ use std::sync::Arc;
 /// Who issued a request, for ACL checks at apply time and for the `auth` ACL scheme.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Identity {
-    /// The session's authenticated ids, in the order they were added, e.g. `ip:127.0.0.1`,
+    /// The session's authenticated ids, in the order ZooKeeper lists them (its connection keeps
+    /// them in a hash set; see the server's `connection::auth`), e.g. `ip:127.0.0.1`,
     /// `digest:bob:<base64 sha1>`. A super user carries `super:` and passes every check.
     pub ids: Vec<Id>,
 }
