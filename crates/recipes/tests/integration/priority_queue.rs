@@ -297,12 +297,12 @@ async fn consumer_expires_mid_take(ctx: Ctx, replies: usize) {
     assert!(producer.is_empty().await.unwrap(), "entries left behind");
 }
 
-async fn consumer_expires_before_its_delete(ctx: Ctx) {
+async fn priority_consumer_expires_before_its_delete(ctx: Ctx) {
     consumer_expires_mid_take(ctx, 1).await;
 }
 
 both_targets!(
-    consumer_expires_before_its_delete,
+    priority_consumer_expires_before_its_delete,
     lowest_priority_first_fifo_within,
     no_loss_no_duplicates_under_contention,
     lost_priority_put_is_not_duplicated,
