@@ -140,8 +140,10 @@ impl AtomicCounter {
                 | Err(client::Error::NodeExists)
                 | Err(client::Error::NoNode) => continue,
                 Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
-                    // Wait so the caller gets a usable client back, but do not retry.
-                    wait_connected(client).await?;
+                    // Wait so the caller gets a usable client back, but do not retry; if the
+                    // session ended meanwhile the write may still have been applied, so the
+                    // answer is the same.
+                    let _ = wait_connected(client).await;
                     return Err(Error::OutcomeUnknown(self.path.clone()));
                 }
                 Err(e) => return Err(classify(client, e)),

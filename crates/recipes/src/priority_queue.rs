@@ -144,7 +144,10 @@ impl DistributedPriorityQueue {
                 Ok(_) => return Ok(()),
                 Err(client::Error::NoNode) => ensure_path(client, &self.path).await?,
                 Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
-                    wait_connected(client).await?;
+                    if wait_connected(client).await.is_err() {
+                        // The session ended with the create in flight: it may have been applied.
+                        return Err(Error::OutcomeUnknown(self.path.clone()));
+                    }
                     if self.find_tagged(&prefix, &tag).await? {
                         return Ok(());
                     }
@@ -264,7 +267,11 @@ impl DistributedPriorityQueue {
                     // Taken by another consumer (or changed: then it is not what we read).
                     Err(client::Error::NoNode | client::Error::BadVersion) => break,
                     Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
-                        wait_connected(client).await?;
+                        if wait_connected(client).await.is_err() {
+                            // The session ended with the delete in flight: it may have been
+                            // applied, and then the entry is gone from the queue.
+                            return Err(Error::OutcomeUnknown(node));
+                        }
                         if retrying(client, || client.exists(&node)).await?.is_none() {
                             return Err(Error::OutcomeUnknown(node));
                         }

@@ -69,7 +69,10 @@ impl DistributedQueue {
                 Ok(_) => return Ok(()),
                 Err(client::Error::NoNode) => ensure_path(client, &self.path).await?,
                 Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
-                    wait_connected(client).await?;
+                    if wait_connected(client).await.is_err() {
+                        // The session ended with the create in flight: it may have been applied.
+                        return Err(Error::OutcomeUnknown(self.path.clone()));
+                    }
                     let children = retrying(client, || client.get_children(&self.path)).await?;
                     if children.iter().any(|c| c.starts_with(&prefix)) {
                         return Ok(());
@@ -153,7 +156,11 @@ impl DistributedQueue {
                     Ok(()) => return Ok(Some(data)),
                     Err(client::Error::NoNode) => break,
                     Err(client::Error::ConnectionLoss | client::Error::RequestTimeout) => {
-                        wait_connected(client).await?;
+                        if wait_connected(client).await.is_err() {
+                            // The session ended with the delete in flight: it may have been
+                            // applied, and then the item is gone from the queue.
+                            return Err(Error::OutcomeUnknown(item));
+                        }
                         if retrying(client, || client.exists(&item)).await?.is_none() {
                             return Err(Error::OutcomeUnknown(item));
                         }

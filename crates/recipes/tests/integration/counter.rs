@@ -187,8 +187,13 @@ async fn writer_expires_before_its_write(ctx: Ctx) {
     writer_expires_mid_cas(ctx, 0).await;
 }
 
+async fn writer_expires_with_its_write_in_flight(ctx: Ctx) {
+    writer_expires_mid_cas(ctx, 1).await;
+}
+
 both_targets!(
     writer_expires_before_its_write,
+    writer_expires_with_its_write_in_flight,
     concurrent_increments_add_up,
     compare_and_set_and_bad_data,
     lost_write_reply_is_not_retried,

@@ -301,8 +301,13 @@ async fn priority_consumer_expires_before_its_delete(ctx: Ctx) {
     consumer_expires_mid_take(ctx, 1).await;
 }
 
+async fn priority_consumer_expires_with_its_delete_in_flight(ctx: Ctx) {
+    consumer_expires_mid_take(ctx, 2).await;
+}
+
 both_targets!(
     priority_consumer_expires_before_its_delete,
+    priority_consumer_expires_with_its_delete_in_flight,
     lowest_priority_first_fifo_within,
     no_loss_no_duplicates_under_contention,
     lost_priority_put_is_not_duplicated,

@@ -233,8 +233,13 @@ async fn consumer_expires_before_its_delete(ctx: Ctx) {
     consumer_expires_mid_take(ctx, 1).await;
 }
 
+async fn consumer_expires_with_its_delete_in_flight(ctx: Ctx) {
+    consumer_expires_mid_take(ctx, 2).await;
+}
+
 both_targets!(
     consumer_expires_before_its_delete,
+    consumer_expires_with_its_delete_in_flight,
     no_loss_no_duplicates,
     single_consumer_sees_fifo,
     lost_put_reply_is_not_duplicated,
