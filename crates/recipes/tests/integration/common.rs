@@ -37,6 +37,37 @@ impl Ctx {
     }
 }
 
+/// A session behind a proxy of its own with a 2 s timeout, for tests that expire it mid-recipe by
+/// blocking the proxy; its ephemeral `alive` disappears once the server has expired it.
+pub struct Doomed {
+    pub proxy: testkit::proxy::Proxy,
+    pub client: Client,
+    pub alive: String,
+}
+
+impl Ctx {
+    /// A [`Doomed`] session on this test's server.
+    pub async fn doomed(&self) -> Doomed {
+        let proxy = testkit::proxy::Proxy::start(self.server.addr).await;
+        let client = self
+            .client_with(
+                Client::builder().session_timeout(std::time::Duration::from_millis(2000)),
+                &proxy.connect_string(),
+            )
+            .await;
+        let alive = self.path("doomed-alive");
+        client
+            .create(&alive, b"", &CreateOptions::ephemeral())
+            .await
+            .unwrap();
+        Doomed {
+            proxy,
+            client,
+            alive,
+        }
+    }
+}
+
 /// Runs `body` against `target` on a fresh root under the shared server.
 pub fn run<F, Fut>(target: Target, name: &str, body: F)
 where

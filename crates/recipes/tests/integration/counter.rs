@@ -2,8 +2,8 @@
 //! compare-and-set only writes on a match; a writer whose session expires mid-CAS adds nothing
 //! it did not report.
 
-use crate::common::{both_targets, eventually, wait_state, within, Ctx};
-use client::{Client, CreateOptions, SessionState};
+use crate::common::{both_targets, eventually, wait_state, within, Ctx, Doomed};
+use client::{CreateOptions, SessionState};
 use recipes::{AtomicCounter, Error};
 use std::time::Duration;
 use testkit::proxy::Proxy;
@@ -105,19 +105,11 @@ async fn writer_expires_mid_cas(ctx: Ctx, replies: usize) {
     const EACH: usize = 10;
     const DOOMED_DELTA: i64 = 1000;
     let path = ctx.path("c");
-    let proxy = Proxy::start(ctx.server.addr).await;
-    let doomed_client = ctx
-        .client_with(
-            Client::builder().session_timeout(Duration::from_millis(2000)),
-            &proxy.connect_string(),
-        )
-        .await;
-    // Its ephemeral shows from outside when the server has expired the session.
-    let alive = ctx.path("doomed-alive");
-    doomed_client
-        .create(&alive, b"", &CreateOptions::ephemeral())
-        .await
-        .unwrap();
+    let Doomed {
+        proxy,
+        client: doomed_client,
+        alive,
+    } = ctx.doomed().await;
     let doomed = AtomicCounter::new(doomed_client.clone(), &path).unwrap();
     let mut applied = doomed.add(7).await.unwrap().post;
     assert_eq!(applied, 7);

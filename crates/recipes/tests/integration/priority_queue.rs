@@ -2,7 +2,7 @@
 //! priority, nothing lost or duplicated under contention, when a put's reply is lost, or when a
 //! consumer's session expires mid-take.
 
-use crate::common::{both_targets, eventually, wait_state, within, Ctx};
+use crate::common::{both_targets, eventually, wait_state, within, Ctx, Doomed};
 use client::{Client, CreateMode, CreateOptions, SessionState};
 use recipes::priority_queue::{priority_of, priority_to_string};
 use recipes::{DistributedPriorityQueue, Error};
@@ -207,19 +207,11 @@ async fn consumer_expires_mid_take(ctx: Ctx, replies: usize) {
         want.insert((prio, format!("e{k:02}")));
     }
 
-    let proxy = Proxy::start(ctx.server.addr).await;
-    let doomed_client = ctx
-        .client_with(
-            Client::builder().session_timeout(Duration::from_millis(2000)),
-            &proxy.connect_string(),
-        )
-        .await;
-    // Its ephemeral shows from outside when the server has expired the session.
-    let alive = ctx.path("doomed-alive");
-    doomed_client
-        .create(&alive, b"", &CreateOptions::ephemeral())
-        .await
-        .unwrap();
+    let Doomed {
+        proxy,
+        client: doomed_client,
+        alive,
+    } = ctx.doomed().await;
     let doomed = DistributedPriorityQueue::new(doomed_client.clone(), &path).unwrap();
     let entry = |e: recipes::priority_queue::Entry| {
         assert_eq!(e.items.len(), 1);

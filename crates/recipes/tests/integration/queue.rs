@@ -1,8 +1,8 @@
 //! The FIFO queue: many producers and consumers, every item taken exactly once, and one
 //! producer's items taken in order, including while a consumer's session expires mid-take.
 
-use crate::common::{both_targets, eventually, wait_state, within, Ctx};
-use client::{Client, CreateOptions, SessionState};
+use crate::common::{both_targets, eventually, wait_state, within, Ctx, Doomed};
+use client::SessionState;
 use recipes::{DistributedQueue, Error};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -142,19 +142,11 @@ async fn consumer_expires_mid_take(ctx: Ctx, replies: usize) {
     }
     let want: BTreeSet<String> = (0..ITEMS).map(|k| format!("i{k:02}")).collect();
 
-    let proxy = Proxy::start(ctx.server.addr).await;
-    let doomed_client = ctx
-        .client_with(
-            Client::builder().session_timeout(Duration::from_millis(2000)),
-            &proxy.connect_string(),
-        )
-        .await;
-    // Its ephemeral shows from outside when the server has expired the session.
-    let alive = ctx.path("doomed-alive");
-    doomed_client
-        .create(&alive, b"", &CreateOptions::ephemeral())
-        .await
-        .unwrap();
+    let Doomed {
+        proxy,
+        client: doomed_client,
+        alive,
+    } = ctx.doomed().await;
     let doomed = DistributedQueue::new(doomed_client.clone(), &path).unwrap();
     let mut acknowledged = vec![String::from_utf8(doomed.take().await.unwrap()).unwrap()];
 
