@@ -57,11 +57,9 @@ async fn get_config_reads_the_config_node_whatever_the_chroot(ctx: Ctx) {
 }
 
 /// `reconfig` reaches the server and comes back typed: both refuse it by default
-/// (`reconfigEnabled=false`), before looking at the arguments or the caller's rights, and the
-/// configuration stays as it was.
+/// (`reconfigEnabled=false`), before looking at the arguments or the caller's rights.
 async fn reconfig_is_refused_while_reconfig_is_disabled(ctx: Ctx) {
     let c = ctx.client().await;
-    let (before, _) = c.get_config().await.unwrap();
     assert_eq!(
         c.reconfig(Some("server.9=127.0.0.1:2888:3888;2181"), None, None, -1)
             .await
@@ -76,8 +74,8 @@ async fn reconfig_is_refused_while_reconfig_is_disabled(ctx: Ctx) {
         c.reconfig(None, None, Some(""), 0).await.map(drop),
         Err(client::Error::ReconfigDisabled)
     );
-    assert_eq!(c.get_config().await.unwrap().0, before);
-    // The connection is still usable.
+    // The connection is still usable. (The config node itself is not compared before and after:
+    // the chroot test beside this one writes it on the same shared server.)
     c.exists("/").await.unwrap();
 }
 
