@@ -68,6 +68,25 @@ impl Ctx {
     }
 }
 
+/// Waits until the server has expired a [`Doomed`] session (its `alive` node is gone, as
+/// `observer` sees it), then lets its proxy through so the client itself learns of it.
+pub async fn expire_doomed(
+    observer: &Client,
+    doomed: &Client,
+    alive: &str,
+    proxy: &testkit::proxy::Proxy,
+) {
+    eventually(
+        "doomed session expired",
+        std::time::Duration::from_secs(15),
+        || async { observer.exists(alive).await.unwrap().is_none() },
+    )
+    .await;
+    proxy.set_muted(false);
+    proxy.set_blocked(false);
+    wait_state(doomed, SessionState::Expired).await;
+}
+
 /// Runs `body` against `target` on a fresh root under the shared server.
 pub fn run<F, Fut>(target: Target, name: &str, body: F)
 where

@@ -2,7 +2,7 @@
 //! compare-and-set only writes on a match; a writer whose session expires mid-CAS adds nothing
 //! it did not report.
 
-use crate::common::{both_targets, eventually, wait_state, within, Ctx, Doomed};
+use crate::common::{both_targets, eventually, expire_doomed, within, Ctx, Doomed};
 use client::{CreateOptions, SessionState};
 use recipes::{AtomicCounter, Error};
 use std::time::Duration;
@@ -139,15 +139,7 @@ async fn writer_expires_mid_cas(ctx: Ctx, replies: usize) {
         }));
     }
     let observer = ctx.client().await;
-    eventually(
-        "doomed session expired",
-        Duration::from_secs(15),
-        || async { observer.exists(&alive).await.unwrap().is_none() },
-    )
-    .await;
-    proxy.set_muted(false);
-    proxy.set_blocked(false);
-    wait_state(&doomed_client, SessionState::Expired).await;
+    expire_doomed(&observer, &doomed_client, &alive, &proxy).await;
     let doomed_result = within("doomed add", adding).await.unwrap();
     for w in writers {
         applied += within("writer", w).await.unwrap();

@@ -2,7 +2,7 @@
 //! priority, nothing lost or duplicated under contention, when a put's reply is lost, or when a
 //! consumer's session expires mid-take.
 
-use crate::common::{both_targets, eventually, wait_state, within, Ctx, Doomed};
+use crate::common::{both_targets, eventually, expire_doomed, within, Ctx, Doomed};
 use client::{Client, CreateMode, CreateOptions, SessionState};
 use recipes::priority_queue::{priority_of, priority_to_string};
 use recipes::{DistributedPriorityQueue, Error};
@@ -249,15 +249,7 @@ async fn consumer_expires_mid_take(ctx: Ctx, replies: usize) {
         }));
     }
     let observer = ctx.client().await;
-    eventually(
-        "doomed session expired",
-        Duration::from_secs(15),
-        || async { observer.exists(&alive).await.unwrap().is_none() },
-    )
-    .await;
-    proxy.set_muted(false);
-    proxy.set_blocked(false);
-    wait_state(&doomed_client, SessionState::Expired).await;
+    expire_doomed(&observer, &doomed_client, &alive, &proxy).await;
     let doomed_result = within("doomed take", taking).await.unwrap();
     doomed_done.store(true, Ordering::SeqCst);
 

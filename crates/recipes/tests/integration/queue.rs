@@ -1,7 +1,7 @@
 //! The FIFO queue: many producers and consumers, every item taken exactly once, and one
 //! producer's items taken in order, including while a consumer's session expires mid-take.
 
-use crate::common::{both_targets, eventually, wait_state, within, Ctx, Doomed};
+use crate::common::{both_targets, eventually, expire_doomed, within, Ctx, Doomed};
 use client::SessionState;
 use recipes::{DistributedQueue, Error};
 use std::collections::BTreeSet;
@@ -181,15 +181,7 @@ async fn consumer_expires_mid_take(ctx: Ctx, replies: usize) {
     }
 
     let observer = ctx.client().await;
-    eventually(
-        "doomed session expired",
-        Duration::from_secs(15),
-        || async { observer.exists(&alive).await.unwrap().is_none() },
-    )
-    .await;
-    proxy.set_muted(false);
-    proxy.set_blocked(false);
-    wait_state(&doomed_client, SessionState::Expired).await;
+    expire_doomed(&observer, &doomed_client, &alive, &proxy).await;
     let doomed_result = within("doomed take", taking).await.unwrap();
     doomed_done.store(true, Ordering::SeqCst);
 
