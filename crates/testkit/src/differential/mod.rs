@@ -72,7 +72,7 @@ fn multi_parts(line: &str) -> Option<(&str, Vec<&str>)> {
 pub struct DiffOptions {
     /// Seed of the op generator.
     pub seed: u64,
-    /// Number of ops.
+    /// Number of ops, [`Model::prologue`]'s included.
     pub steps: usize,
     /// Number of concurrent sessions (slot 0 is authenticated as alice).
     pub sessions: usize,
@@ -198,8 +198,12 @@ pub fn run_pair(
     let mut model = Model::new();
     let mut history = Vec::new();
     let mut summary = RunSummary::default();
+    let prologue = Model::prologue(opts.sessions);
     for step in 0..opts.steps {
-        let op = model.next_op(&mut rng, opts.sessions);
+        let op = match prologue.get(step) {
+            Some(op) => op.clone(),
+            None => model.next_op(&mut rng, opts.sessions),
+        };
         let ra = a
             .apply(&op)
             .map_err(|source| DiffError::Reference { step, source })?;

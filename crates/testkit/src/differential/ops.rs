@@ -70,6 +70,23 @@ impl AclChoice {
         }
     }
 
+    /// What `setACL` on the run's root sends instead of `self`, so that no seed locks every
+    /// session out of its whole run (only ADMIN can undo an ACL, so a root nobody may create
+    /// under stays so, and the rest of the run fails the same way and notifies no one).
+    /// Session 0 always holds alice's digest id and keeps every permission; each swap keeps
+    /// the scheme or the world's rights of what was drawn.
+    fn on_run_root(self, s: usize) -> AclChoice {
+        match self {
+            // world READ only: the world still only reads, alice may write.
+            AclChoice::ReadOnly => AclChoice::AliceWriteWorldRead,
+            // A network no client is in: the ip scheme with the clients' own address.
+            AclChoice::OtherNet => AclChoice::Loopback,
+            // auth ids of the setting session: unless that is session 0, they may lack alice.
+            AclChoice::Creator if s != 0 => AclChoice::AliceOnly,
+            other => other,
+        }
+    }
+
     fn random(rng: &mut SeededRng) -> AclChoice {
         // Open most of the time so trees grow; the rest exercise every ACL path.
         if rng.chance(60) {
@@ -295,6 +312,8 @@ pub struct Model {
 
 const NAMES: [&str; 5] = ["a", "b", "c", "d", "e"];
 const MAX_DEPTH: usize = 3;
+/// The node of [`Model::prologue`], a name the random ops never use.
+const PROLOGUE_NODE: &str = "prologue";
 
 fn parent_of(path: &str) -> Option<&str> {
     if path.is_empty() {
@@ -473,6 +492,38 @@ impl Model {
         }
     }
 
+    /// The ops every run starts with, before any random one: a watch that the next op fires
+    /// and a read that fails, so each seed yields at least one notification and one error
+    /// reply whatever its random part does (one seed's random ops may never fire a watch they
+    /// set, or never fail). The node they create is deleted again, so the model, and with it the
+    /// random part of every seed, is as it would be without them; they draw no random numbers.
+    pub fn prologue(sessions: usize) -> Vec<Op> {
+        let watcher = sessions.saturating_sub(1);
+        let path = PROLOGUE_NODE.to_string();
+        vec![
+            // NoNode, leaving an exists watch on the missing node.
+            Op::Exists {
+                s: watcher,
+                path: path.clone(),
+                watch: true,
+            },
+            // Fires it (NodeCreated).
+            Op::Create {
+                s: 0,
+                path: path.clone(),
+                data: Some(Vec::new()),
+                flags: 0,
+                acl: AclChoice::Open,
+                ttl: 0,
+            },
+            Op::Delete {
+                s: 0,
+                path,
+                version: -1,
+            },
+        ]
+    }
+
     /// The next op for a run with `sessions` sessions.
     pub fn next_op(&self, rng: &mut SeededRng, sessions: usize) -> Op {
         let s = rng.below(sessions);
@@ -528,10 +579,14 @@ impl Model {
             },
             77..=80 => {
                 let path = self.any_path(rng);
+                let mut acl = AclChoice::random(rng);
+                if path.is_empty() {
+                    acl = acl.on_run_root(s);
+                }
                 Op::SetAcl {
                     s,
                     path,
-                    acl: AclChoice::random(rng),
+                    acl,
                     version: Self::version(rng),
                 }
             }
@@ -557,5 +612,48 @@ impl Model {
             },
             _ => Op::Reopen { s },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `acl` lets session 0 (alice, on loopback) create below the node it is set on.
+    fn alice_may_create(acl: &[Acl], set_by: usize) -> bool {
+        acl.iter().any(|a| {
+            let id = (a.id.scheme.as_str(), a.id.id.as_str());
+            a.perms & perms::CREATE != 0
+                && (id == ("world", "anyone")
+                    || id == ("digest", ALICE.1)
+                    || id == ("ip", "127.0.0.1")
+                    || (id == ("auth", "") && set_by == 0))
+        })
+    }
+
+    #[test]
+    fn no_acl_on_the_run_root_locks_session_zero_out() {
+        for s in 0..2 {
+            for choice in AclChoice::ALL {
+                let acl = choice.on_run_root(s).acl();
+                // An empty list or an unknown scheme is refused, and changes nothing.
+                let refused = acl.is_empty() || acl[0].id.scheme == "nosuchscheme";
+                assert!(
+                    refused || alice_may_create(&acl, s),
+                    "s{s} {choice:?} on the run root locks it"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn prologue_notifies_fails_and_leaves_the_model_as_it_was() {
+        let ops = Model::prologue(2);
+        assert!(matches!(&ops[0], Op::Exists { s: 1, watch: true, path } if path == PROLOGUE_NODE));
+        assert!(
+            matches!(&ops[1], Op::Create { s: 0, flags: 0, path, .. } if path == PROLOGUE_NODE)
+        );
+        assert!(matches!(&ops[2], Op::Delete { s: 0, version: -1, path } if path == PROLOGUE_NODE));
+        assert!(!NAMES.contains(&PROLOGUE_NODE));
     }
 }
