@@ -2,6 +2,9 @@
 //! the runner that creates each test's root node with it. Everything else is testkit's.
 
 use client::{Client, CreateOptions, SessionState};
+use recipes::Error;
+use std::collections::BTreeSet;
+use std::fmt::Debug;
 use std::future::Future;
 use std::ops::Deref;
 use testkit::suite::{self, TestContext};
@@ -85,6 +88,39 @@ pub async fn expire_doomed(
     proxy.set_muted(false);
     proxy.set_blocked(false);
     wait_state(doomed, SessionState::Expired).await;
+}
+
+/// The verdict on a queue drained while one consumer's session expired mid-take: every
+/// `acknowledged` `what` (the doomed consumer's and the others' takes) was handed out once and
+/// was put (in `want`), and what is missing is what the doomed take's result allows. Its
+/// module's failure behaviour: an expired session leaves its items in the queue, so after
+/// `SessionEnded` the others took everything; a delete whose outcome is unknown may have taken
+/// (and so lost) exactly that one.
+pub fn assert_taken_once<T: Ord + Clone + Debug, R: Debug>(
+    what: &str,
+    acknowledged: &[T],
+    want: &BTreeSet<T>,
+    doomed_result: Result<R, Error>,
+) {
+    let distinct: BTreeSet<T> = acknowledged.iter().cloned().collect();
+    assert_eq!(
+        distinct.len(),
+        acknowledged.len(),
+        "{what} handed out twice: {acknowledged:?}"
+    );
+    assert!(distinct.is_subset(want), "{distinct:?}");
+    let missing: Vec<&T> = want.difference(&distinct).collect();
+    match doomed_result {
+        Err(Error::SessionEnded(SessionState::Expired)) => assert!(
+            missing.is_empty(),
+            "take ended with SessionEnded, yet some vanished: {missing:?}"
+        ),
+        Err(Error::OutcomeUnknown(node)) => assert!(
+            missing.len() <= 1,
+            "more than the in-flight {what} lost ({node}): {missing:?}"
+        ),
+        other => panic!("the doomed take returned {other:?}"),
+    }
 }
 
 /// Runs `body` against `target` on a fresh root under the shared server.

@@ -2,10 +2,12 @@
 //! priority, nothing lost or duplicated under contention, when a put's reply is lost, or when a
 //! consumer's session expires mid-take.
 
-use crate::common::{both_targets, eventually, expire_doomed, within, Ctx, Doomed};
-use client::{Client, CreateMode, CreateOptions, SessionState};
+use crate::common::{
+    assert_taken_once, both_targets, eventually, expire_doomed, within, Ctx, Doomed,
+};
+use client::{Client, CreateMode, CreateOptions};
 use recipes::priority_queue::{priority_of, priority_to_string};
-use recipes::{DistributedPriorityQueue, Error};
+use recipes::DistributedPriorityQueue;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -256,28 +258,7 @@ async fn consumer_expires_mid_take(ctx: Ctx, replies: usize) {
     for s in survivors {
         acknowledged.extend(within("survivor", s).await.unwrap());
     }
-    let distinct: BTreeSet<(i32, String)> = acknowledged.iter().cloned().collect();
-    assert_eq!(
-        distinct.len(),
-        acknowledged.len(),
-        "an entry handed out twice: {acknowledged:?}"
-    );
-    assert!(distinct.is_subset(&want), "{distinct:?}");
-    let missing: Vec<&(i32, String)> = want.difference(&distinct).collect();
-    match doomed_result {
-        // The module's failure behaviour: an expired session leaves its entries in the queue,
-        // so everything the doomed take did not return is taken by the others.
-        Err(Error::SessionEnded(SessionState::Expired)) => assert!(
-            missing.is_empty(),
-            "take ended with SessionEnded, yet entries vanished: {missing:?}"
-        ),
-        // A delete whose outcome is unknown may have taken (and so lost) exactly that entry.
-        Err(Error::OutcomeUnknown(node)) => assert!(
-            missing.len() <= 1,
-            "more than the in-flight entry lost ({node}): {missing:?}"
-        ),
-        other => panic!("the doomed take returned {other:?}"),
-    }
+    assert_taken_once("entry", &acknowledged, &want, doomed_result);
     assert!(producer.is_empty().await.unwrap(), "entries left behind");
 }
 

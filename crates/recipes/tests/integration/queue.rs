@@ -1,9 +1,10 @@
 //! The FIFO queue: many producers and consumers, every item taken exactly once, and one
 //! producer's items taken in order, including while a consumer's session expires mid-take.
 
-use crate::common::{both_targets, eventually, expire_doomed, within, Ctx, Doomed};
-use client::SessionState;
-use recipes::{DistributedQueue, Error};
+use crate::common::{
+    assert_taken_once, both_targets, eventually, expire_doomed, within, Ctx, Doomed,
+};
+use recipes::DistributedQueue;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -188,28 +189,7 @@ async fn consumer_expires_mid_take(ctx: Ctx, replies: usize) {
     for s in survivors {
         acknowledged.extend(within("survivor", s).await.unwrap());
     }
-    let distinct: BTreeSet<String> = acknowledged.iter().cloned().collect();
-    assert_eq!(
-        distinct.len(),
-        acknowledged.len(),
-        "an item handed out twice: {acknowledged:?}"
-    );
-    assert!(distinct.is_subset(&want), "{distinct:?}");
-    let missing: Vec<&String> = want.difference(&distinct).collect();
-    match doomed_result {
-        // The module's failure behaviour: an expired session leaves its items in the queue,
-        // so everything the doomed take did not return is taken by the others.
-        Err(Error::SessionEnded(SessionState::Expired)) => assert!(
-            missing.is_empty(),
-            "take ended with SessionEnded, yet items vanished: {missing:?}"
-        ),
-        // A delete whose outcome is unknown may have taken (and so lost) exactly that item.
-        Err(Error::OutcomeUnknown(node)) => assert!(
-            missing.len() <= 1,
-            "more than the in-flight item lost ({node}): {missing:?}"
-        ),
-        other => panic!("the doomed take returned {other:?}"),
-    }
+    assert_taken_once("item", &acknowledged, &want, doomed_result);
     assert!(producer.is_empty().await.unwrap(), "items left behind");
 }
 
