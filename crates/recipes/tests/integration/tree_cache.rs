@@ -1,8 +1,9 @@
 //! The tree cache converges to the server's subtree after random changes, after changes made
 //! while its client was cut off and re-attached through another server address, and its
-//! event stream always replays to the cache.
+//! event stream always replays to the cache. A cache whose session expires mid-refresh or
+//! mid-rebuild stops with its last state while a cache in a live session converges.
 
-use crate::common::{both_targets, eventually, wait_state, within, Ctx};
+use crate::common::{both_targets, eventually, expire_doomed, wait_state, within, Ctx, Doomed};
 use client::{Client, CreateMode, CreateOptions, SessionState};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -251,7 +252,150 @@ async fn rebuilt_after_reconnect_elsewhere(ctx: Ctx) {
         .is_none());
 }
 
+/// getData's op code in ZooKeeper's protocol, to find the walk's reads among the frames.
+const GET_DATA: i32 = 4;
+
+/// How many getData requests the client sent on the proxy's connection number `conn`.
+fn reads_on(proxy: &Proxy, conn: usize) -> usize {
+    proxy
+        .frames()
+        .iter()
+        .filter(|(c, frame)| {
+            // A request frame: xid, then the op code.
+            *c == conn && frame.len() >= 8 && frame[4..8] == GET_DATA.to_be_bytes()
+        })
+        .count()
+}
+
+/// What the doomed cache was doing when its session was cut off for good.
+#[derive(Debug, Clone, Copy)]
+enum CutOff {
+    /// Nothing: it was waiting for events.
+    Idle,
+    /// The event of a creation had reached it, the reply to its re-read had not.
+    MidRefresh,
+    /// It had been re-attached after changes made while it was cut off, and its walk of the
+    /// subtree had read a few nodes.
+    MidRebuild,
+}
+
+/// A tree cache whose session is cut off (`cut`) and expires while the tree keeps changing. As its
+/// module documents, it stops and keeps its last state (what it held before the cut: neither
+/// the interrupted re-read nor the interrupted walk shows), `changed` fails with
+/// `SessionEnded(Expired)`, its events replay to that state and then end. A cache in a live
+/// session converges to the final tree and keeps following, and a new cache on a new session
+/// starts from it.
+async fn tree_cache_expires(ctx: Ctx, cut: CutOff) {
+    let root = ctx.path("tree");
+    let writer = ctx.client().await;
+    writer
+        .create(&root, b"", &CreateOptions::persistent())
+        .await
+        .unwrap();
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut next = 0;
+    random_changes(&writer, &root, &mut rng, 40, &mut next).await;
+    let before = server_tree(&writer, &root).await;
+    let mut live = TreeCache::start(ctx.client().await, &root).await.unwrap();
+    let mut live_mirror = Mirror::new();
+    converge(&mut live, &mut live_mirror, &before).await;
+    // Its `alive` node is outside the cached subtree.
+    let Doomed {
+        proxy,
+        client: doomed_client,
+        alive,
+    } = ctx.doomed().await;
+    let mut doomed = TreeCache::start(doomed_client.clone(), &root)
+        .await
+        .unwrap();
+    let mut doomed_mirror = Mirror::new();
+    converge(&mut doomed, &mut doomed_mirror, &before).await;
+
+    match cut {
+        CutOff::Idle => proxy.set_blocked(true),
+        CutOff::MidRefresh => {
+            // The creation's event is the next frame from the server; the re-read's reply is
+            // lost.
+            proxy.mute_after(1);
+            writer
+                .create(&format!("{root}/cut"), b"", &CreateOptions::persistent())
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            proxy.set_blocked(true);
+        }
+        CutOff::MidRebuild => {
+            proxy.set_blocked(true);
+            wait_state(&doomed_client, SessionState::Disconnected).await;
+            random_changes(&writer, &root, &mut rng, 20, &mut next).await;
+            // Back for the handshake, the watch's re-registration and three of the walk's
+            // replies; then silence, and cut off for good.
+            proxy.mute_after(2 + 3);
+            proxy.set_blocked(false);
+            wait_state(&doomed_client, SessionState::Connected).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            proxy.set_blocked(true);
+            let conn = proxy.accepted() - 1;
+            assert!(
+                reads_on(&proxy, conn) >= 2,
+                "the walk did not get past the root"
+            );
+        }
+    }
+    random_changes(&writer, &root, &mut rng, 20, &mut next).await;
+    let want = server_tree(&writer, &root).await;
+    converge(&mut live, &mut live_mirror, &want).await;
+
+    expire_doomed(&writer, &doomed_client, &alive, &proxy).await;
+    let err = within("doomed cache stops", async {
+        loop {
+            if let Err(e) = doomed.changed().await {
+                break e;
+            }
+        }
+    })
+    .await;
+    assert_eq!(err, Error::SessionEnded(SessionState::Expired), "{cut:?}");
+    assert!(!doomed.is_running());
+    assert_eq!(doomed.snapshot(), before, "{cut:?}: not its last state");
+    drain(&mut doomed, &mut doomed_mirror);
+    assert_eq!(
+        doomed_mirror,
+        mirror_of(&before),
+        "{cut:?}: events do not replay to the cache"
+    );
+    assert!(within("event stream ends", doomed.next_event())
+        .await
+        .is_none());
+
+    random_changes(&writer, &root, &mut rng, 10, &mut next).await;
+    let want = server_tree(&writer, &root).await;
+    converge(&mut live, &mut live_mirror, &want).await;
+    assert_eq!(
+        doomed.snapshot(),
+        before,
+        "{cut:?}: changed after it stopped"
+    );
+    let fresh = TreeCache::start(ctx.client().await, &root).await.unwrap();
+    assert_eq!(fresh.snapshot(), want);
+}
+
+async fn idle_tree_cache_expires(ctx: Ctx) {
+    tree_cache_expires(ctx, CutOff::Idle).await;
+}
+
+async fn tree_cache_expires_mid_refresh(ctx: Ctx) {
+    tree_cache_expires(ctx, CutOff::MidRefresh).await;
+}
+
+async fn tree_cache_expires_mid_rebuild(ctx: Ctx) {
+    tree_cache_expires(ctx, CutOff::MidRebuild).await;
+}
+
 both_targets!(
     converges_after_random_changes,
-    rebuilt_after_reconnect_elsewhere
+    rebuilt_after_reconnect_elsewhere,
+    idle_tree_cache_expires,
+    tree_cache_expires_mid_refresh,
+    tree_cache_expires_mid_rebuild,
 );
