@@ -27,11 +27,14 @@ fn run(candidate: Target) {
                     "seed {seed}: {} steps agree ({} error replies, {} notification lines, {} allowed differences)",
                     summary.steps, summary.errors, summary.notifications, summary.allowed
                 );
-                // A run that never fails or never notifies tests too little.
-                assert!(
-                    summary.errors > 0 && summary.notifications > 0,
-                    "seed {seed} covered too little"
-                );
+                // A run that never fails or never notifies tests too little. Collected like a
+                // divergence, so one run names every such seed.
+                if summary.errors == 0 || summary.notifications == 0 {
+                    failures.push(format!(
+                        "seed {seed} covered too little ({} error replies, {} notification lines)",
+                        summary.errors, summary.notifications
+                    ));
+                }
             }
             Err(DiffError::Diverged(d)) => failures.push(d.to_string()),
             Err(e) => failures.push(format!("seed {seed}: {e}")),
