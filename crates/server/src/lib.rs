@@ -150,9 +150,19 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         let consensus: Arc<dyn Consensus<Proposal>> = Arc::new(raft);
         (consensus, (apply_task, applied_zxid))
     } else {
-        let (snapshot_store, snapshot) = snapshots::load_latest(&config, tree_config.clone())?;
+        // The log is verified on a thread of its own while the snapshot loads: neither needs
+        // the other until replay.
+        let (loaded, opened) = std::thread::scope(|scope| {
+            let log = scope.spawn(|| persistence::open_log(&config));
+            let loaded = snapshots::load_latest(&config, tree_config.clone());
+            let opened = log
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (loaded, opened)
+        });
+        let (snapshot_store, snapshot) = loaded?;
         let base = snapshot.unwrap_or_else(|| DataTree::with_config(tree_config));
-        let recovered = persistence::recover(&config, base)?;
+        let recovered = persistence::recover(&config, opened?, base)?;
         let tree = recovered.tree;
         let applied_zxid = Arc::new(AtomicI64::new(tree.last_zxid()));
         // Committed batches go straight into the apply task's ordered input, no relay task between.

@@ -9,7 +9,7 @@ use crate::proposal::Proposal;
 use bytes::Bytes;
 use consensus::{decode_record, LogStore, ReplayError};
 use std::path::PathBuf;
-use storage::{Wal, WalOptions};
+use storage::{Recovery, Wal, WalOptions};
 use tree::DataTree;
 
 /// Why the server could not recover its state from disk.
@@ -42,23 +42,40 @@ pub fn wal_dir(config: &ServerConfig) -> PathBuf {
     config.data_log_dir().join("wal")
 }
 
-/// Opens the log and replays every record after what `tree` already holds.
-pub fn recover(config: &ServerConfig, mut tree: DataTree) -> Result<Recovered, PersistenceError> {
+/// The write-ahead log as opened and verified, before replay.
+pub struct OpenedLog {
+    wal: Wal,
+    recovery: Recovery,
+}
+
+/// Opens and verifies the log. Independent of the snapshot, so it can run while that loads.
+pub fn open_log(config: &ServerConfig) -> Result<OpenedLog, PersistenceError> {
     let dir = wal_dir(config);
-    let wal_error = |source| PersistenceError::Wal {
-        dir: dir.clone(),
-        source,
-    };
     let (wal, recovery) = Wal::open(
         &dir,
         WalOptions::with_layout(config.log_layout(), storage::fs::std_fs()),
     )
-    .map_err(wal_error)?;
+    .map_err(|source| PersistenceError::Wal { dir, source })?;
     if let Some(torn) = &recovery.torn_tail {
         tracing::warn!(
             "write-ahead log: cut a torn write at its end ({torn:?}); it was never acknowledged"
         );
     }
+    Ok(OpenedLog { wal, recovery })
+}
+
+/// Replays every record of `log` after what `tree` already holds.
+pub fn recover(
+    config: &ServerConfig,
+    log: OpenedLog,
+    mut tree: DataTree,
+) -> Result<Recovered, PersistenceError> {
+    let dir = wal_dir(config);
+    let wal_error = |source| PersistenceError::Wal {
+        dir: dir.clone(),
+        source,
+    };
+    let OpenedLog { wal, recovery } = log;
     let start = tree.last_zxid() as u64 + 1;
     if let Some(first) = recovery.first_index {
         if first > start {

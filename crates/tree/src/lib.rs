@@ -24,6 +24,7 @@ mod mutate;
 mod node;
 mod ops;
 mod path;
+mod pmap;
 mod quota;
 mod restore;
 pub mod snapshot;

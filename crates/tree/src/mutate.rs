@@ -2,7 +2,7 @@
 //! `deleteNode`, `setData`, `setACL`), including the indexes and quota usage they keep current.
 
 use crate::ephemeral::NodeKind;
-use crate::node::{AclList, ChildName, Children, Node, PersistedStat};
+use crate::node::{ChildName, Children, Node, PersistedStat};
 use crate::path::{java_len, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER, ROOT};
 use crate::quota::{self, StatsTrack, LIMIT_NODE, STAT_NODE};
 use crate::tree::{parent_of, DataTree};
@@ -35,19 +35,27 @@ impl DataTree {
             acl,
             kind,
         } = new;
-        let (parent_path, child) = parent_of(&path).unwrap_or((ROOT, ""));
-        let parent_path = self.shared_path(parent_path);
+        let (parent_name, child) = parent_of(&path).unwrap_or((ROOT, ""));
         let child = child.to_string();
-        let acl = self.share_acl(&parent_path, acl);
-        // The parent always exists here (create checked it); its ACL guards NodeChildrenChanged.
-        let mut parent_acl = None;
-        if let Some(parent) = self.nodes.get_mut(&*parent_path) {
-            let parent = Arc::make_mut(parent);
-            parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
-            parent.stat.pzxid = zxid;
-            parent.children.insert(ChildName::new(&child));
-            parent_acl = Some(parent.acl.clone());
-        }
+        // The parent always exists here (create checked it): one descent updates it and yields
+        // its stored path (so the trigger does not allocate) and its ACL, which guards
+        // NodeChildrenChanged and which new nodes usually share.
+        let (parent_path, parent_acl) = match self.nodes.get_key_value_mut(parent_name) {
+            Some((parent_path, parent)) => {
+                let parent = Arc::make_mut(parent);
+                parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
+                parent.stat.pzxid = zxid;
+                parent.children.insert(ChildName::new(&child));
+                (parent_path.clone(), Some(parent.acl.clone()))
+            }
+            None => (Arc::from(parent_name), None),
+        };
+        // Sharing the parent's allocation keeps a million `world:anyone` nodes from holding a
+        // million copies.
+        let acl = match &parent_acl {
+            Some(shared) if **shared == acl => shared.clone(),
+            _ => Arc::new(acl),
+        };
         let parent_acl = parent_acl.unwrap_or_else(|| acl.clone());
         let node = Node {
             data: data.map(own),
@@ -97,15 +105,6 @@ impl DataTree {
         stat
     }
 
-    /// New nodes usually carry their parent's ACL; sharing its allocation keeps a million
-    /// `world:anyone` nodes from holding a million copies.
-    fn share_acl(&self, parent: &str, acl: Vec<Acl>) -> AclList {
-        match self.nodes.get(parent) {
-            Some(p) if *p.acl == acl => p.acl.clone(),
-            _ => Arc::new(acl),
-        }
-    }
-
     /// Deletes a node (which must have no children) and fires its triggers.
     pub(crate) fn remove_node(&mut self, path: &str, zxid: i64, triggers: &mut Vec<WatchTrigger>) {
         let Some((key, node)) = self.nodes.remove_with_key(path) else {
@@ -113,15 +112,18 @@ impl DataTree {
         };
         let (parent_path, child) = parent_of(path).unwrap_or((ROOT, ""));
         let mut parent_acl = None;
-        if let Some(parent) = self.nodes.get_mut(parent_path) {
+        let mut parent_key = None;
+        if let Some((stored, parent)) = self.nodes.get_key_value_mut(parent_path) {
             let parent = Arc::make_mut(parent);
             parent.children.remove(child);
             if zxid > parent.stat.pzxid {
                 parent.stat.pzxid = zxid;
             }
             parent_acl = Some(parent.acl.clone());
+            parent_key = Some(stored.clone());
         }
         let parent_acl = parent_acl.unwrap_or_else(|| node.acl.clone());
+        let parent_key = parent_key.unwrap_or_else(|| Arc::from(parent_path));
         let data_len = node.data_len();
         self.data_size -= java_len(path) + data_len;
         match node.kind() {
@@ -150,17 +152,10 @@ impl DataTree {
             acl: node.acl.clone(),
         });
         triggers.push(WatchTrigger {
-            path: self.shared_path(parent_path),
+            path: parent_key,
             event: EventType::NodeChildrenChanged,
             acl: parent_acl,
         });
-    }
-
-    /// The map's own `Arc` for a stored path, so triggers do not allocate.
-    fn shared_path(&self, path: &str) -> Arc<str> {
-        self.nodes
-            .get_key_value(path)
-            .map_or_else(|| Arc::from(path), |(key, _)| key.clone())
     }
 
     /// Replaces a node's data (`None`: null data); returns its new stat.
@@ -173,9 +168,9 @@ impl DataTree {
         time_ms: i64,
         triggers: &mut Vec<WatchTrigger>,
     ) -> Option<Stat> {
-        let (key, _) = self.nodes.get_key_value(path)?;
+        let (key, node) = self.nodes.get_key_value_mut(path)?;
         let key = key.clone();
-        let node = Arc::make_mut(self.nodes.get_mut(path)?);
+        let node = Arc::make_mut(node);
         let old_len = node.data_len();
         node.data = data.map(own);
         let new_len = node.data_len();

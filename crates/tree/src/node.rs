@@ -1,8 +1,8 @@
 //! One znode as stored: data, ACL, the persisted stat, and its children.
 
 use crate::ephemeral::NodeKind;
+use crate::pmap::PSet;
 use bytes::Bytes;
-use imbl::OrdSet;
 use jute::{Acl, Stat};
 use smol_str::SmolStr;
 use std::sync::Arc;
@@ -65,7 +65,7 @@ pub(crate) enum Children {
     /// Sorted; cheap for the common case of few children.
     Small(Vec<ChildName>),
     /// For many children: updating one does not copy the others.
-    Large(OrdSet<ChildName>),
+    Large(PSet<ChildName>),
 }
 
 /// Above this many children a persistent set replaces the sorted vector, so a copy-on-write
@@ -93,7 +93,7 @@ impl Children {
                     if v.len() < SMALL_CHILDREN_MAX {
                         v.insert(at, child);
                     } else {
-                        let mut set: OrdSet<ChildName> = v.drain(..).collect();
+                        let mut set: PSet<ChildName> = v.drain(..).collect();
                         set.insert(child);
                         *self = Children::Large(set);
                     }
@@ -107,18 +107,29 @@ impl Children {
 
     /// Adds many children; cheapest when they arrive in order, as a snapshot lists them.
     pub(crate) fn extend(&mut self, children: Vec<ChildName>) {
-        let ascending = children.windows(2).all(|w| w[0] < w[1]);
-        if !ascending || !self.is_empty() {
-            for child in children {
-                self.insert(child);
-            }
+        if children.is_empty() {
             return;
         }
-        *self = match children.len() {
-            0 => Children::None,
-            n if n <= SMALL_CHILDREN_MAX => Children::Small(children),
-            _ => Children::Large(children.into_iter().collect()),
+        let children = if !self.is_empty() {
+            children
+        } else if children.len() <= SMALL_CHILDREN_MAX {
+            if children.windows(2).all(|w| w[0] < w[1]) {
+                *self = Children::Small(children);
+                return;
+            }
+            children
+        } else {
+            match PSet::from_ascending(children) {
+                Ok(set) => {
+                    *self = Children::Large(set);
+                    return;
+                }
+                Err(children) => children,
+            }
         };
+        for child in children {
+            self.insert(child);
+        }
     }
 
     pub(crate) fn remove(&mut self, child: &str) {

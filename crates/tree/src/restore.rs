@@ -5,13 +5,15 @@ use crate::config::TreeConfig;
 use crate::ephemeral::NodeKind;
 use crate::node::{AclList, ChildName, Children, Node, PersistedStat};
 use crate::path::{java_len, QUOTA_ZOOKEEPER, ROOT};
+use crate::pmap::PMap;
 use crate::quota::{self, LIMIT_NODE};
 use crate::tree::{child_name, parent_of, DataTree};
 use crate::txn::SessionEntry;
 use bytes::Bytes;
-use imbl::{OrdMap, OrdSet};
+use imbl::OrdSet;
 use jute::Acl;
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Why a snapshot's contents do not form a tree.
@@ -31,36 +33,45 @@ pub enum RestoreError {
     MissingRoot,
 }
 
-/// Builds a tree node by node, parents first (the order [`DataTree::iter_nodes`] yields).
+/// Builds a tree node by node, parents first. Nodes that arrive in path order (as
+/// [`DataTree::iter_nodes`] yields them and snapshots list them) are built into the path map in one
+/// pass at the end; any other parents-first order works too, at the cost of an index and a sort.
 #[derive(Debug)]
 pub struct TreeBuilder {
     tree: DataTree,
     acls: BTreeMap<Vec<(i32, String, String)>, AclList>,
-    /// The parent whose children are arriving, held outside the map: a snapshot lists siblings
-    /// one after another, so each needs no lookup of its parent, and their names are collected
-    /// in a vector and turned into the parent's child set once.
-    open: Option<OpenParent>,
-}
-
-#[derive(Debug)]
-struct OpenParent {
-    path: Arc<str>,
-    node: Node,
-    /// Children added while open, in arrival order.
-    arrived: Vec<ChildName>,
+    /// Every node so far, in arrival order.
+    nodes: Vec<(Arc<str>, Arc<Node>)>,
+    /// Whether each path so far came after the one before it; then `nodes` is sorted and a parent
+    /// is found by binary search.
+    ascending: bool,
+    /// Path → position in `nodes`, built once arrival stops being ascending.
+    index: Option<HashMap<Arc<str>, usize>>,
+    /// The parent whose children are arriving (its position in `nodes`) and their names: a
+    /// snapshot lists siblings one after another, so their parent is found once and its child
+    /// set is built from them in one go.
+    open: Option<(usize, Vec<ChildName>)>,
 }
 
 impl TreeBuilder {
     /// An empty builder; the snapshot supplies every node, the built-in ones included.
     pub fn new(config: TreeConfig) -> Self {
         let mut tree = DataTree::with_config(config);
-        tree.nodes = OrdMap::new();
+        tree.nodes = PMap::new();
         tree.data_size = 0;
         Self {
             tree,
             acls: BTreeMap::new(),
+            nodes: Vec::new(),
+            ascending: true,
+            index: None,
             open: None,
         }
+    }
+
+    /// Makes room for `nodes` more nodes.
+    pub fn reserve(&mut self, nodes: usize) {
+        self.nodes.reserve(nodes);
     }
 
     /// Adds one node. Its parent must already be there (except for `/`). `data` `None` is null
@@ -88,26 +99,22 @@ impl TreeBuilder {
         if !path.starts_with('/') || (path != ROOT && path.ends_with('/')) {
             return Err(RestoreError::InvalidPath(path.to_string()));
         }
+        self.check_new(path)?;
         let path: Arc<str> = Arc::from(path);
-        if self.open.as_ref().is_some_and(|o| o.path == path) {
-            return Err(RestoreError::DuplicateNode(path.to_string()));
-        }
         if let Some((parent, name)) = parent_of(&path) {
-            if self.open.as_ref().is_none_or(|o| *o.path != *parent) {
+            let same_parent = self
+                .open
+                .as_ref()
+                .is_some_and(|(at, _)| *self.nodes[*at].0 == *parent);
+            if !same_parent {
                 self.close_parent();
-                let (parent_path, parent_node) = self
-                    .tree
-                    .nodes
-                    .remove_with_key(parent)
+                let at = self
+                    .position(parent)
                     .ok_or_else(|| RestoreError::MissingParent(path.to_string()))?;
-                self.open = Some(OpenParent {
-                    path: parent_path,
-                    node: Arc::unwrap_or_clone(parent_node),
-                    arrived: Vec::new(),
-                });
+                self.open = Some((at, Vec::new()));
             }
-            if let Some(open) = self.open.as_mut() {
-                open.arrived.push(ChildName::new(name));
+            if let Some((_, arrived)) = self.open.as_mut() {
+                arrived.push(ChildName::new(name));
             }
         }
         let node = Node {
@@ -128,31 +135,59 @@ impl TreeBuilder {
             }
             NodeKind::Persistent => {}
         }
-        let added = java_len(&path) + node.data_len();
-        if self
-            .tree
-            .nodes
-            .insert(path.clone(), Arc::new(node))
-            .is_some()
-        {
-            return Err(RestoreError::DuplicateNode(path.to_string()));
+        self.tree.data_size += java_len(&path) + node.data_len();
+        if let Some(index) = self.index.as_mut() {
+            index.insert(path.clone(), self.nodes.len());
         }
-        self.tree.data_size += added;
+        self.nodes.push((path, Arc::new(node)));
         Ok(())
     }
 
-    /// Puts the open parent back into the map with its new children.
+    /// Refuses a path that already arrived; notices when arrival stops being ascending.
+    fn check_new(&mut self, path: &str) -> Result<(), RestoreError> {
+        let duplicate = || Err(RestoreError::DuplicateNode(path.to_string()));
+        if let Some(index) = &self.index {
+            return if index.contains_key(path) {
+                duplicate()
+            } else {
+                Ok(())
+            };
+        }
+        match self.nodes.last().map(|(last, _)| path.cmp(last)) {
+            None | Some(Ordering::Greater) => Ok(()),
+            Some(Ordering::Equal) => duplicate(),
+            Some(Ordering::Less) => {
+                if self.position(path).is_some() {
+                    return duplicate();
+                }
+                self.ascending = false;
+                let index = self
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(at, (p, _))| (p.clone(), at))
+                    .collect();
+                self.index = Some(index);
+                Ok(())
+            }
+        }
+    }
+
+    /// Where `path` is in `nodes`.
+    fn position(&self, path: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(path).copied(),
+            None => self.nodes.binary_search_by(|(p, _)| (**p).cmp(path)).ok(),
+        }
+    }
+
+    /// Gives the open parent the children that arrived for it.
     fn close_parent(&mut self) {
-        let Some(OpenParent {
-            path,
-            mut node,
-            arrived,
-        }) = self.open.take()
-        else {
-            return;
-        };
-        node.children.extend(arrived);
-        self.tree.nodes.insert(path, Arc::new(node));
+        if let Some((at, arrived)) = self.open.take() {
+            Arc::make_mut(&mut self.nodes[at].1)
+                .children
+                .extend(arrived);
+        }
     }
 
     fn intern(&mut self, acl: Vec<Acl>) -> AclList {
@@ -175,6 +210,21 @@ impl TreeBuilder {
     /// recounted, as ZooKeeper does when it loads a snapshot.
     pub fn finish(mut self, last_zxid: i64) -> Result<DataTree, RestoreError> {
         self.close_parent();
+        let mut nodes = std::mem::take(&mut self.nodes);
+        if !self.ascending {
+            nodes.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+        }
+        self.tree.nodes = match PMap::from_ascending(nodes) {
+            Ok(map) => map,
+            // Sorted and free of duplicates by construction; one by one, should that ever fail.
+            Err(entries) => {
+                let mut map = PMap::new();
+                for (path, node) in entries {
+                    map.insert(path, node);
+                }
+                map
+            }
+        };
         if !self.tree.nodes.contains_key(ROOT) {
             return Err(RestoreError::MissingRoot);
         }

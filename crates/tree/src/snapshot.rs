@@ -31,6 +31,9 @@ const NULL_DATA: u32 = u32::MAX;
 const MAX_PATH_BYTES: usize = 64 * 1024;
 const MAX_DATA_BYTES: usize = 256 * 1024 * 1024;
 const MAX_ACL_ENTRIES: usize = 64 * 1024;
+/// Room made up front for at most this many nodes: enough for big trees to load without
+/// regrowing, bounded so a corrupted count cannot reserve absurd amounts.
+const MAX_RESERVED_NODES: u64 = 1 << 21;
 
 /// Why a snapshot stream could not be turned back into a tree.
 #[derive(Debug, thiserror::Error)]
@@ -160,8 +163,20 @@ pub fn read_snapshot(input: &mut impl Read, config: TreeConfig) -> Result<DataTr
         acls.push(Arc::new(acl));
     }
     let nodes = read_u64(input)?;
+    builder.reserve(nodes.min(MAX_RESERVED_NODES) as usize);
+    // One buffer for every path: the builder copies each into its own shared allocation.
+    let mut path_bytes = Vec::new();
     for _ in 0..nodes {
-        let path = read_string(input)?;
+        let length = read_u32(input)? as usize;
+        if length > MAX_PATH_BYTES {
+            return Err(SnapshotError::BadLength {
+                field: "string",
+                length: length as u64,
+            });
+        }
+        path_bytes.resize(length, 0);
+        input.read_exact(&mut path_bytes)?;
+        let path = std::str::from_utf8(&path_bytes).map_err(|_| SnapshotError::Utf8)?;
         let data = read_data(input, null_data_marked)?;
         let index = read_u32(input)?;
         let acl = acls
@@ -179,7 +194,7 @@ pub fn read_snapshot(input: &mut impl Read, config: TreeConfig) -> Result<DataTr
             ephemeral_owner: read_i64(input)?,
             pzxid: read_i64(input)?,
         };
-        builder.add_node_shared(&path, data, acl, stat)?;
+        builder.add_node_shared(path, data, acl, stat)?;
     }
     Ok(builder.finish(last_zxid)?)
 }

@@ -6,6 +6,7 @@ use crate::config::TreeConfig;
 use crate::ephemeral::NodeKind;
 use crate::node::{AclList, ChildName, Children, Node, PersistedStat};
 use crate::path::{java_len, CONFIG_ZOOKEEPER, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER, ROOT};
+use crate::pmap::PMap;
 use crate::txn::{Identity, SessionEntry};
 use bytes::Bytes;
 use imbl::{OrdMap, OrdSet};
@@ -21,7 +22,7 @@ use std::sync::Arc;
 pub struct DataTree {
     pub(crate) config: Arc<TreeConfig>,
     /// Full path → node. Keys are shared with the parents' children sets.
-    pub(crate) nodes: OrdMap<Arc<str>, Arc<Node>>,
+    pub(crate) nodes: PMap<Arc<str>, Arc<Node>>,
     /// (owner session, path) of every ephemeral node.
     pub(crate) ephemerals: OrdSet<(i64, Arc<str>)>,
     pub(crate) containers: OrdSet<Arc<str>>,
@@ -51,7 +52,7 @@ impl DataTree {
         let open: AclList = Arc::new(Acl::open_unsafe());
         let mut tree = DataTree {
             config: Arc::new(config),
-            nodes: OrdMap::new(),
+            nodes: PMap::new(),
             ephemerals: OrdSet::new(),
             containers: OrdSet::new(),
             ttls: OrdSet::new(),
@@ -168,7 +169,7 @@ impl DataTree {
             format!("{path}/")
         };
         self.nodes
-            .range::<_, str>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+            .range_from(prefix.as_str())
             .take_while(move |(key, _)| key.starts_with(prefix.as_str()))
     }
 
