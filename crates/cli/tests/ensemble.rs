@@ -463,11 +463,50 @@ fn flip_middle_byte(path: &std::path::Path) -> Vec<u8> {
 }
 
 #[test]
-fn a_member_with_a_corrupt_log_or_snapshot_refuses_to_start_and_names_the_file() {
+fn a_corrupt_log_or_snapshot_stops_a_standalone_server_and_is_quarantined_by_a_member() {
+    // Standalone: no peer to recover from, so the server refuses to start and names the file.
     let mut config = fk_config();
     config.extra.push(("snapCount".into(), "200".into()));
-    let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &config).expect("ensemble");
+    let mut server = testkit::TestServer::start(Target::Ferrokeeper, &config).expect("standalone");
     let rt = runtime();
+    rt.block_on(async {
+        let zk = connect(&server.connect_string()).await;
+        for i in 0..600 {
+            zk.create(&format!("/s{i}"), &[1u8; 64], &CreateOptions::persistent())
+                .await
+                .expect("create");
+        }
+        let _ = zk.close().await;
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    server.kill();
+    let data_dir = server.data_dir();
+    for file in [
+        largest_file(&data_dir.join("wal")),
+        largest_file(&data_dir.join("snapshots")),
+    ] {
+        let original = flip_middle_byte(&file);
+        let err = server
+            .restart()
+            .expect_err("a standalone server must not start on a corrupt file");
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            err.to_string().contains(&name),
+            "the refusal does not name {name}: {err}"
+        );
+        server.kill();
+        std::fs::write(&file, original).expect("restore");
+    }
+    server.restart().expect("restart after repair");
+    rt.block_on(async {
+        let zk = connect(&server.connect_string()).await;
+        assert!(zk.exists("/s599").await.expect("exists").is_some());
+        let _ = zk.close().await;
+    });
+
+    // Ensemble member: it names the file, moves its state aside untouched, and recovers from its
+    // peers (crates/cli/tests/corrupt_member.rs checks the recovery itself in depth).
+    let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &config).expect("ensemble");
     rt.block_on(async {
         let zk = connect(&ensemble.connect_string()).await;
         for i in 0..600 {
@@ -481,35 +520,52 @@ fn a_member_with_a_corrupt_log_or_snapshot_refuses_to_start_and_names_the_file()
         .wait_leader(Duration::from_secs(10))
         .expect("leader");
     let victim = (leader + 1) % 3;
-    // Let the victim apply and snapshot what it received before it stops.
-    std::thread::sleep(Duration::from_millis(500));
-    ensemble.members[victim].kill();
-    let raft_dir = ensemble.members[victim].data_dir().join("raft");
-    for file in [
-        largest_file(&raft_dir.join("log")),
-        largest_file(&raft_dir.join("snapshots")),
-    ] {
-        let original = flip_middle_byte(&file);
-        let err = ensemble.members[victim]
-            .restart()
-            .expect_err("a member must not start on a corrupt file");
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(
-            err.to_string().contains(&name),
-            "the refusal does not name {name}: {err}"
-        );
+    let data_dir = ensemble.members[victim].data_dir();
+    let raft_dir = data_dir.join("raft");
+    let pickers: [fn(&std::path::Path) -> std::path::PathBuf; 2] = [
+        |raft| largest_file(&raft.join("log")),
+        |raft| largest_file(&raft.join("snapshots")),
+    ];
+    for (round, pick) in pickers.into_iter().enumerate() {
+        // Let the victim apply and snapshot what it received before it stops.
+        std::thread::sleep(Duration::from_millis(500));
         ensemble.members[victim].kill();
-        std::fs::write(&file, original).expect("restore");
+        let file = pick(&raft_dir);
+        let damaged = {
+            flip_middle_byte(&file);
+            std::fs::read(&file).expect("read")
+        };
+        ensemble.members[victim]
+            .restart()
+            .expect("a member recovers a corrupt file from its peers");
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let log = ensemble.members[victim].log_tail(1 << 22);
+        assert!(
+            log.matches("moved the damaged Raft state to").count() == round + 1
+                && log.contains(&name),
+            "the member does not name {name} as it quarantines:\n{log}"
+        );
+        let kept = std::fs::read_dir(&data_dir)
+            .expect("data dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("quarantine-")
+            })
+            .filter_map(|q| std::fs::read(q.join(file.strip_prefix(&data_dir).unwrap())).ok())
+            .any(|bytes| bytes == damaged);
+        assert!(
+            kept,
+            "the damaged {name} is not kept in a quarantine directory"
+        );
+        let addr = ensemble.members[victim].addr().to_string();
+        rt.block_on(async {
+            let zk = connect(&addr).await;
+            zk.sync("/").await.expect("sync");
+            assert!(zk.exists("/c599").await.expect("exists").is_some());
+            let _ = zk.close().await;
+        });
     }
-    // Repaired, it starts and serves everything again.
-    ensemble.members[victim]
-        .restart()
-        .expect("restart after repair");
-    let addr = ensemble.members[victim].addr().to_string();
-    rt.block_on(async {
-        let zk = connect(&addr).await;
-        zk.sync("/").await.expect("sync");
-        assert!(zk.exists("/c599").await.expect("exists").is_some());
-        let _ = zk.close().await;
-    });
 }

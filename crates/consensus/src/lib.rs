@@ -98,6 +98,9 @@ pub struct Status {
     /// Moves whenever the leader or `serving` changes, or a forwarded write was lost: the server
     /// closes its client connections then, so no client waits for a reply that will not come.
     pub epoch: u64,
+    /// The member is recovering its damaged state from the ensemble: it is not serving, and
+    /// must not offer read-only sessions either (its tree is incomplete).
+    pub recovering: bool,
 }
 
 impl Default for Status {
@@ -107,6 +110,7 @@ impl Default for Status {
             leader: None,
             serving: false,
             epoch: 0,
+            recovering: false,
         }
     }
 }
@@ -119,6 +123,7 @@ impl Status {
             leader: Some(0),
             serving: true,
             epoch: 0,
+            recovering: false,
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::context::ServerContext;
 use crate::proposal::Proposal;
 use crate::sessions::SessionTracker;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use consensus::raft::{EnsembleOptions, Host, Member, StateWriter};
+use consensus::raft::{EnsembleOptions, Environment, Host, Member, RaftStorage, StateWriter};
 use consensus::{CommittedBatch, Role};
 use std::io::{self, Read};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -18,7 +18,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use tree::TreeConfig;
+use tree::snapshot::SnapshotError;
+use tree::{DataTree, TreeConfig};
 
 /// How often a leader sends heartbeats; elections start after 5 to 8 missed ones, which keeps
 /// a failover (election timeout plus the leader lease) well under a second.
@@ -86,6 +87,63 @@ fn bracket(host: &str) -> String {
     } else {
         host.to_owned()
     }
+}
+
+/// Opens this member's Raft state and loads its newest snapshot. A damaged log or snapshot is not
+/// served: it is moved aside and the member recovers its state from the ensemble
+/// (`consensus::raft::recovery`), which also keeps it from voting or serving until it has caught up.
+/// Anything else (an unreadable vote file, an I/O error) stops the start.
+pub fn open_state(
+    options: &EnsembleOptions,
+    env: &Environment,
+    config: &ServerConfig,
+    tree_config: &TreeConfig,
+) -> Result<(RaftStorage, DataTree), crate::ServerError> {
+    let mut quarantined = false;
+    loop {
+        match load(options, env, config, tree_config) {
+            Ok(opened) => return Ok(opened),
+            Err(e) if !quarantined && is_damage(&e) => {
+                consensus::raft::recovery::quarantine(env, &options.dir, &e.to_string())?;
+                quarantined = true;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn load(
+    options: &EnsembleOptions,
+    env: &Environment,
+    config: &ServerConfig,
+    tree_config: &TreeConfig,
+) -> Result<(RaftStorage, DataTree), crate::ServerError> {
+    let (storage, state) = RaftStorage::open(&options.dir, env, config.log_layout())?;
+    let tree = match state {
+        Some(input) => crate::read_ahead::with_read_ahead(input, |input| {
+            crate::snapshots::read_tree(input, tree_config.clone())
+        })
+        .map_err(|source| crate::snapshots::LoadError::Content {
+            path: options.dir.join("snapshots"),
+            source,
+        })?,
+        None => DataTree::with_config(tree_config.clone()),
+    };
+    Ok((storage, tree))
+}
+
+/// Damage, as opposed to an I/O failure: bytes that fail their checksum, or a snapshot whose
+/// content does not decode (its checksum is only checked at its end, so damage may show first as
+/// a nonsensical field).
+fn is_damage(e: &crate::ServerError) -> bool {
+    if consensus::raft::recovery::is_damage(e) {
+        return true;
+    }
+    matches!(
+        e,
+        crate::ServerError::Snapshot(crate::snapshots::LoadError::Content { source, .. })
+            if !matches!(source, SnapshotError::Io(_))
+    )
 }
 
 /// The apply task, as consensus sees it.

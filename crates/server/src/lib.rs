@@ -120,18 +120,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let (consensus, apply_task) = if ensemble::is_ensemble(&config) {
         let options = ensemble::options(&config)?;
         let env = consensus::raft::Environment::production();
-        let (storage, state) =
-            consensus::raft::RaftStorage::open(&options.dir, &env, config.log_layout())?;
-        let mut tree = match state {
-            Some(input) => read_ahead::with_read_ahead(input, |input| {
-                snapshots::read_tree(input, tree_config.clone())
-            })
-            .map_err(|source| snapshots::LoadError::Content {
-                path: options.dir.join("snapshots"),
-                source,
-            })?,
-            None => DataTree::with_config(tree_config.clone()),
-        };
+        let (storage, mut tree) = ensemble::open_state(&options, &env, &config, &tree_config)?;
         dynamic_config::init_config_node(&mut tree, &config);
         let applied_zxid = Arc::new(AtomicI64::new(tree.last_zxid()));
         let apply_task = ApplyTask::new(

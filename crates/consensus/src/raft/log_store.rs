@@ -38,6 +38,28 @@ struct LogMeta {
     last_purged: Option<LogId>,
 }
 
+/// The vote stored in `meta_file`, without opening the log (a member moving its damaged log
+/// aside keeps its vote: see `recovery`).
+pub fn load_vote(meta_file: &MetaFile) -> io::Result<Option<Vote>> {
+    match meta_file.load() {
+        Ok(Some(bytes)) => postcard::from_bytes::<LogMeta>(&bytes)
+            .map(|meta| meta.vote)
+            .map_err(|e| other(format!("{}: {e}", meta_file.path().display()))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(io::Error::other(e)),
+    }
+}
+
+/// Writes a meta file holding `vote` and nothing purged: the state of a log emptied on purpose.
+pub fn store_vote(meta_file: &MetaFile, vote: Option<Vote>) -> io::Result<()> {
+    let meta = LogMeta {
+        vote,
+        last_purged: None,
+    };
+    let bytes = postcard::to_stdvec(&meta).map_err(other)?;
+    meta_file.store(&bytes).map_err(io::Error::other)
+}
+
 struct Shared {
     wal: Mutex<Wal>,
     /// The newest entries, by index.

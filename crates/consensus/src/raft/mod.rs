@@ -10,6 +10,7 @@ mod log_store;
 mod network;
 mod peer_server;
 mod proposer;
+pub mod recovery;
 pub mod snapshot_file;
 mod state_machine;
 mod status;
@@ -109,6 +110,8 @@ pub struct RaftStorage {
     snapshots: SnapshotStore,
     initial: Option<SnapshotMeta>,
     env: Environment,
+    /// A recovery marker was found: see [`recovery`].
+    recovering: bool,
 }
 
 impl RaftStorage {
@@ -122,6 +125,7 @@ impl RaftStorage {
     ) -> Result<(RaftStorage, Option<Box<dyn Read + Send>>), EnsembleError> {
         let fs = env.fs.clone();
         fs.create_dir_all(dir)?;
+        let recovering = recovery::open(env, dir)?;
         let log_dir = dir.join("log");
         let wal_options = WalOptions::with_layout(log_layout, fs.clone());
         let (wal, recovery) =
@@ -169,9 +173,15 @@ impl RaftStorage {
                 snapshots,
                 initial,
                 env: env.clone(),
+                recovering,
             },
             state,
         ))
+    }
+
+    /// Whether this member is recovering its state from the ensemble (see [`recovery`]).
+    pub fn recovering(&self) -> bool {
+        self.recovering
     }
 }
 
@@ -211,6 +221,12 @@ impl<P: LogPayload> RaftConsensus<P> {
             // from the last snapshot, so the member could lead with a stale state (the nemesis test
             // caught it answering from such a state).
             enable_leader_restore: Some(false),
+            // A member recovering from damage does not stand for election; it votes again only
+            // once it has caught up (see `recovery`).
+            enable_elect: !storage.recovering,
+            // A member whose damaged log was moved aside answers with an empty log; the leader
+            // must then replicate to it from the start instead of treating it as a bug.
+            allow_log_reversion: Some(true),
             ..Default::default()
         }
         .validate()
@@ -281,12 +297,22 @@ impl<P: LogPayload> RaftConsensus<P> {
             }
         }
         let contact = status::LeaderContact::new();
+        let recovery = recovery::Recovery::new(storage.recovering);
+        if storage.recovering {
+            tokio::spawn(recovery::watch(
+                raft.clone(),
+                Arc::clone(&recovery),
+                env.clone(),
+                storage.dir.clone(),
+            ));
+        }
         let peer_ctx = Arc::new(peer_server::PeerContext {
             raft: raft.clone(),
             host: Arc::clone(&host),
             snapshots: storage.snapshots,
             env: env.clone(),
             contact: Arc::clone(&contact),
+            recovery: Arc::clone(&recovery),
         });
         tokio::spawn(peer_server::accept_loop(peer_ctx, listener));
         let status = status::spawn_monitor(
@@ -295,6 +321,7 @@ impl<P: LogPayload> RaftConsensus<P> {
             options.members.clone(),
             heartbeat,
             contact,
+            recovery,
         );
         let (proposals, to_leader) = proposer::spawn(
             raft.clone(),

@@ -7,9 +7,13 @@ use super::types::{LogData, SnapshotMeta, TypeConfig, Vote};
 use super::wire::{read_frame, write_frame, Hello, PeerRequest, PeerResponse, WireError, MAGIC};
 use super::{Host, RaftHandle};
 use crate::durable::LogPayload;
+use openraft::raft::AppendEntriesResponse;
 use std::sync::Arc;
 use storage::{SnapshotStore, SnapshotWriter};
 use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+
+/// The refusal a recovering member gives candidates.
+const NOT_VOTING: &str = "recovering from damaged storage: not voting until caught up";
 
 /// What every incoming connection needs.
 pub struct PeerContext<P: LogPayload> {
@@ -18,6 +22,7 @@ pub struct PeerContext<P: LogPayload> {
     pub snapshots: SnapshotStore,
     pub env: Environment,
     pub contact: Arc<super::status::LeaderContact>,
+    pub recovery: Arc<super::recovery::Recovery>,
 }
 
 /// Accepts quorum connections until the listener fails.
@@ -72,12 +77,17 @@ async fn serve<P: LogPayload>(
         let response = match request {
             PeerRequest::Append(rpc) => {
                 ctx.contact.heard();
-                PeerResponse::Append(
-                    ctx.raft
-                        .append_entries(rpc)
-                        .await
-                        .map_err(|e| e.to_string()),
-                )
+                let leader_commit = rpc.leader_commit;
+                let response = ctx.raft.append_entries(rpc).await;
+                if matches!(response, Ok(AppendEntriesResponse::Success)) {
+                    ctx.recovery.accepted(&leader_commit);
+                }
+                PeerResponse::Append(response.map_err(|e| e.to_string()))
+            }
+            // A recovering member may have lost entries it acknowledged: its vote could elect a
+            // leader without them. It answers like a member that is down.
+            PeerRequest::Vote(_) | PeerRequest::PreVote(_) if ctx.recovery.active() => {
+                PeerResponse::Vote(Err(NOT_VOTING.to_owned()))
             }
             PeerRequest::Vote(rpc) => {
                 PeerResponse::Vote(ctx.raft.vote(rpc).await.map_err(|e| e.to_string()))

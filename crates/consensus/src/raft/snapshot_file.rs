@@ -22,12 +22,18 @@ fn other(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(e.to_string())
 }
 
+/// Keeps the storage error itself inside the `io::Error`, so that damage can be told from other
+/// failures (`recovery::is_damage`).
+fn kept(e: storage::Error) -> io::Error {
+    io::Error::other(e)
+}
+
 /// `io::Write` into a snapshot being written.
 pub struct FileSink(pub SnapshotWriter);
 
 impl Write for FileSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf).map(|()| buf.len()).map_err(other)
+        self.0.write(buf).map(|()| buf.len()).map_err(kept)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -39,7 +45,7 @@ pub struct FileSource(pub SnapshotReader);
 
 impl Read for FileSource {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read_chunk(buf).map_err(other)
+        self.0.read_chunk(buf).map_err(kept)
     }
 }
 
@@ -76,13 +82,13 @@ pub fn write(
     meta: &SnapshotMeta,
     write_state: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<SnapshotFile> {
-    let writer = store.create(file_index(meta)).map_err(other)?;
+    let writer = store.create(file_index(meta)).map_err(kept)?;
     let mut sink = io::BufWriter::with_capacity(256 * 1024, FileSink(writer));
     write_header(&mut sink, meta)?;
     write_state(&mut sink)?;
     let writer = sink.into_inner().map_err(|e| other(e.error()))?.0;
-    let info = writer.finish().map_err(other)?;
-    store.retain(KEEP).map_err(other)?;
+    let info = writer.finish().map_err(kept)?;
+    store.retain(KEEP).map_err(kept)?;
     Ok(SnapshotFile {
         path: info.path,
         index: info.index,
@@ -95,7 +101,7 @@ pub fn open(
     fs: &dyn FileSystem,
     path: &std::path::Path,
 ) -> io::Result<(SnapshotMeta, io::BufReader<FileSource>)> {
-    let reader = SnapshotReader::open_with(fs, path).map_err(other)?;
+    let reader = SnapshotReader::open_with(fs, path).map_err(kept)?;
     let mut input = io::BufReader::with_capacity(256 * 1024, FileSource(reader));
     let meta = read_header(&mut input)?;
     Ok((meta, input))
@@ -103,5 +109,5 @@ pub fn open(
 
 /// The newest snapshot in the store, if any.
 pub fn latest(store: &SnapshotStore) -> io::Result<Option<SnapshotInfo>> {
-    store.latest().map_err(other)
+    store.latest().map_err(kept)
 }

@@ -69,6 +69,7 @@ pub fn spawn_monitor<P: LogPayload>(
     members: Vec<Member>,
     heartbeat_ms: u64,
     contact: Arc<LeaderContact>,
+    recovery: Arc<super::recovery::Recovery>,
 ) -> Arc<watch::Sender<Status>> {
     let (tx, _) = watch::channel(Status::default());
     let tx = Arc::new(tx);
@@ -109,13 +110,21 @@ pub fn spawn_monitor<P: LogPayload>(
                 }
                 Role::Looking | Role::Standalone => false,
             };
+            // A recovering member's state is incomplete until it has caught up.
+            let recovering = recovery.active();
+            let serving = serving && !recovering;
             let leader = leader.filter(|_| serving);
             // A new term is a new election, even if the same member won it again: writes
             // forwarded or proposed in the old term may be gone, so the epoch moves.
             let new_term = term != last_term;
             last_term = term;
             publisher.send_if_modified(|s| {
-                if !new_term && s.role == role && s.leader == leader && s.serving == serving {
+                if !new_term
+                    && s.role == role
+                    && s.leader == leader
+                    && s.serving == serving
+                    && s.recovering == recovering
+                {
                     return false;
                 }
                 if new_term || s.leader != leader || s.serving != serving {
@@ -124,6 +133,7 @@ pub fn spawn_monitor<P: LogPayload>(
                 s.role = role;
                 s.leader = leader;
                 s.serving = serving;
+                s.recovering = recovering;
                 tracing::info!(
                     "member {my_id}: {} (leader {leader:?}, serving {serving})",
                     role.as_str()
