@@ -267,7 +267,13 @@ impl Drop for Loose {
 
 #[test]
 fn a_recovering_member_does_not_help_elect_a_leader_without_a_committed_write() {
-    let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &fk_config()).expect("ensemble");
+    // With read-only mode on, a member cut off from its quorum serves reads; a recovering one
+    // must not, its tree being incomplete.
+    let mut config = fk_config();
+    config
+        .extra
+        .push(("readonlymode.enabled".into(), "true".into()));
+    let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &config).expect("ensemble");
     let rt = runtime();
     rt.block_on(write_nodes(&ensemble.connect_string(), "/base", 20));
     // W is committed on members 1 and 2 only.
@@ -312,6 +318,29 @@ fn a_recovering_member_does_not_help_elect_a_leader_without_a_committed_write() 
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let isro = |i: usize| {
+        testkit::four_letter::send(ensemble.members[i].addr(), "isro", Duration::from_secs(2))
+            .unwrap_or_default()
+    };
+    assert_eq!(isro(2), "ro", "member 3, without a quorum, is read-only");
+    assert_ne!(isro(1), "ro", "member 2 offers reads while recovering");
+    let read_only = |read_only| jute::ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: 0,
+        timeout_ms: 10_000,
+        session_id: 0,
+        passwd: bytes::Bytes::from(vec![0u8; 16]),
+        read_only: Some(read_only),
+    };
+    assert!(
+        testkit::raw::RawClient::connect_with(ensemble.members[2].addr(), &read_only(true)).is_ok(),
+        "member 3 refuses a read-only session"
+    );
+    assert!(
+        testkit::raw::RawClient::connect_with(ensemble.members[1].addr(), &read_only(true))
+            .is_err(),
+        "member 2 gave a read-only session while recovering"
+    );
     let log_two = std::fs::read_to_string(logs.path().join("2.log")).expect("log");
     assert!(
         log_two.contains("moved the damaged Raft state to"),

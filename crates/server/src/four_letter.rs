@@ -16,8 +16,9 @@ pub async fn answer(ctx: &ServerContext, word: &str, asking_conn: u64) -> String
     }
     let needs = admin::needs(word);
     let status = *ctx.consensus.status().borrow();
-    // A member cut off from its quorum still runs, read-only, when `readonlymode.enabled`.
-    let read_only = !status.serving && ctx.config.read_only_mode_enabled;
+    // A member cut off from its quorum still runs, read-only, when `readonlymode.enabled`; one
+    // recovering damaged state does not serve at all.
+    let read_only = !status.serving && !status.recovering && ctx.config.read_only_mode_enabled;
     let mut snap = admin::Snapshot {
         serving: status.serving || read_only,
         version: admin::full_version(env!("CARGO_PKG_VERSION"), "unknown"),

@@ -168,8 +168,10 @@ impl Connection {
         let (epoch, read_only) = {
             let now = status.borrow_and_update();
             let read_only = !now.serving;
-            if read_only && !(self.ctx.config.read_only_mode_enabled && req.read_only == Some(true))
-            {
+            // A member recovering damaged state from its peers has an incomplete tree: no
+            // session at all, not even a read-only one, until it has caught up.
+            let may_read_only = self.ctx.config.read_only_mode_enabled && !now.recovering;
+            if read_only && !(may_read_only && req.read_only == Some(true)) {
                 // As ZooKeeper: a server outside a working quorum closes new connections, and the
                 // client tries the next server in its list; with `readonlymode.enabled`, clients
                 // that allow it get a read-only session instead.
