@@ -162,7 +162,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
                 tree.last_zxid(),
                 Arc::new(SystemClock),
                 committed,
-                Box::new(persistence::WalStore(recovered.wal)),
+                Box::new(persistence::WalStore::new(recovered.wal)),
             )
             .map_err(ServerError::LogThread)?,
         );

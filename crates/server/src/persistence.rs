@@ -9,6 +9,7 @@ use crate::proposal::Proposal;
 use bytes::Bytes;
 use consensus::{decode_record, LogStore, ReplayError};
 use std::path::PathBuf;
+use std::sync::mpsc;
 use storage::{Recovery, Wal, WalOptions};
 use tree::DataTree;
 
@@ -115,19 +116,65 @@ pub fn recover(
 }
 
 /// Lets consensus append to the write-ahead log.
-pub struct WalStore(pub Wal);
+pub struct WalStore {
+    wal: Wal,
+    /// Deletes segments behind a snapshot on a thread of its own, started at the first purge.
+    purger: Option<mpsc::Sender<Vec<PathBuf>>>,
+}
+
+impl WalStore {
+    pub fn new(wal: Wal) -> Self {
+        Self { wal, purger: None }
+    }
+
+    /// The purge thread's queue: one thread, so batches are deleted in the order detached and a
+    /// crash part way leaves a contiguous log.
+    fn purger(&mut self) -> std::io::Result<&mpsc::Sender<Vec<PathBuf>>> {
+        if self.purger.is_none() {
+            let (tx, rx) = mpsc::channel::<Vec<PathBuf>>();
+            let remover = self.wal.remover();
+            std::thread::Builder::new()
+                .name("ferrokeeper-purge".into())
+                .spawn(move || {
+                    for paths in rx {
+                        if let Err(e) = remover.remove(&paths) {
+                            // The files stay; a restart finds them behind the snapshot and a later
+                            // purge removes them.
+                            tracing::error!("could not delete old log segments: {e}");
+                        }
+                    }
+                })?;
+            self.purger = Some(tx);
+        }
+        self.purger
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other("purge thread missing"))
+    }
+}
 
 impl LogStore for WalStore {
     fn append(&mut self, records: &[(u64, Bytes)]) -> std::io::Result<()> {
         let refs: Vec<(u64, &[u8])> = records.iter().map(|(i, r)| (*i, &r[..])).collect();
-        self.0.append(&refs).map_err(std::io::Error::other)
+        self.wal.append(&refs).map_err(std::io::Error::other)
     }
 
     fn sync(&mut self) -> std::io::Result<()> {
-        self.0.sync().map_err(std::io::Error::other)
+        self.wal.sync().map_err(std::io::Error::other)
     }
 
+    /// Takes the covered segments out of the log at once and deletes them in the background:
+    /// deleting a 64 MiB segment and syncing the directory here stalled appends (p99.9 of 1 KB
+    /// sets at a steady 20k/s went from ~5 ms to ~25 ms whenever a snapshot purged the log).
     fn compact(&mut self, before: u64) -> std::io::Result<()> {
-        self.0.purge_before(before).map_err(std::io::Error::other)
+        let detached = self
+            .wal
+            .detach_before(before)
+            .map_err(std::io::Error::other)?;
+        if !detached.is_empty() {
+            self.purger()?
+                .send(detached)
+                .map_err(|_| std::io::Error::other("purge thread stopped"))?;
+        }
+        Ok(())
     }
 }

@@ -225,6 +225,51 @@ fn purge_before_deletes_whole_segments_only() {
 }
 
 #[test]
+fn detached_segments_leave_the_log_at_once_and_are_deleted_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut wal, _) = Wal::open(dir.path(), options(300)).unwrap();
+    append_synced(&mut wal, 1, 300, 11);
+    let segments = wal.segments();
+    let target = segments[4].first_index + 1;
+    let detached = wal.detach_before(target).unwrap();
+    let paths: Vec<_> = segments[..4].iter().map(|s| s.path.clone()).collect();
+    assert_eq!(
+        detached, paths,
+        "the four whole segments below, oldest first"
+    );
+    assert_eq!(wal.first_index(), Some(segments[4].first_index));
+    assert!(paths.iter().all(|p| p.exists()), "nothing deleted yet");
+    // The log keeps working meanwhile, and a restart before the deletion sees a longer, still
+    // contiguous log.
+    append_synced(&mut wal, 301, 310, 11);
+    drop(wal);
+    let (mut wal, _) = reopen(dir.path(), options(300));
+    assert_eq!(wal.first_index(), Some(1));
+    assert_holds(&wal, 1, 310);
+    assert_eq!(wal.detach_before(target).unwrap(), paths);
+    // A crash after the first rename leaves a `.tmp` file, which the next open deletes.
+    let remover = wal.remover();
+    remover.remove(&paths[..1]).unwrap();
+    std::fs::rename(&paths[1], format!("{}.tmp", paths[1].display())).unwrap();
+    remover.remove(&paths[2..]).unwrap();
+    assert!(paths.iter().all(|p| !p.exists()));
+    drop(wal);
+    let (wal, rec) = reopen(dir.path(), options(300));
+    assert_eq!(rec.first_index, Some(segments[4].first_index));
+    assert_holds(&wal, segments[4].first_index, 310);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Past the last record it purges in place, as purge_before does.
+    let mut wal = wal;
+    assert!(wal.detach_before(10_000).unwrap().is_empty());
+    assert_eq!(wal.next_index(), Some(10_000));
+}
+
+#[test]
 fn purge_past_the_end_empties_the_log_and_sets_the_next_index() {
     let dir = tempfile::tempdir().unwrap();
     let (mut wal, _) = Wal::open(dir.path(), options(300)).unwrap();

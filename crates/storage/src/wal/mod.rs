@@ -20,6 +20,7 @@ mod open;
 mod read;
 mod scan;
 mod trim;
+pub use trim::SegmentRemover;
 mod write;
 
 use std::fmt;
