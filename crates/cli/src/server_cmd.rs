@@ -40,11 +40,36 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
             env!("CARGO_PKG_VERSION"),
             running.local_addr
         );
-        tokio::signal::ctrl_c()
-            .await
-            .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+        stop_requested().await?;
         tracing::info!("shutting down");
-        running.shutdown();
+        running.shutdown_gracefully(SHUTDOWN_SNAPSHOT_LIMIT).await;
+        tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// How long a stopping server may spend on its final snapshot before it exits anyway (the log
+/// still holds everything; the next start replays it).
+const SHUTDOWN_SNAPSHOT_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Waits for Ctrl-C or, on Unix, SIGTERM (what `kill`, systemd and container runtimes send).
+async fn stop_requested() -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term =
+            signal(SignalKind::terminate()).map_err(|e| format!("cannot wait for SIGTERM: {e}"))?;
+        tokio::select! {
+            ctrl_c = tokio::signal::ctrl_c() => {
+                ctrl_c.map_err(|e| format!("cannot wait for Ctrl-C: {e}"))
+            }
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))
+    }
 }

@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use testkit::raw::RawClient;
 use testkit::Target;
 
 #[test]
@@ -22,24 +20,8 @@ fn acknowledged_writes_survive_kill_9() {
     let mut server = common::own_server(Target::Ferrokeeper, config);
     let mut acknowledged: Vec<String> = Vec::new();
     for round in 0..rounds {
-        let acked = Arc::new(Mutex::new(Vec::new()));
-        let writer = {
-            let acked = Arc::clone(&acked);
-            let addr = server.addr();
-            std::thread::spawn(move || {
-                let Ok(mut client) = RawClient::connect(addr, 10_000) else {
-                    return;
-                };
-                for i in 0.. {
-                    let path = format!("/crash-{round}-{i}");
-                    match client.create(&path, path.as_bytes(), 0) {
-                        Ok(reply) if reply.header.err == 0 => acked.lock().unwrap().push(path),
-                        Ok(reply) => panic!("create {path} failed with {}", reply.header.err),
-                        Err(_) => return, // the server died mid-request: not acknowledged
-                    }
-                }
-            })
-        };
+        let (writer, acked) =
+            common::writes::acked_writer(server.addr(), format!("/crash-{round}-"));
         // Let some writes through, then crash at a moment that varies by round.
         std::thread::sleep(Duration::from_millis(150 + 97 * round as u64 % 300));
         server.kill();
@@ -53,17 +35,11 @@ fn acknowledged_writes_survive_kill_9() {
         server
             .restart()
             .unwrap_or_else(|e| panic!("round {round}: restart after kill -9 failed: {e}"));
-        let mut check = RawClient::connect(server.addr(), 10_000).expect("connect after restart");
-        for path in &acknowledged {
-            let reply = check.get_data(path, false).expect("getData");
-            assert_eq!(
-                reply.header.err,
-                0,
-                "round {round}: acknowledged {path} lost after kill -9\n{}",
-                server.log_tail(3000)
-            );
-        }
-        let _ = check.close();
+        common::writes::assert_all_present(
+            &server,
+            &acknowledged,
+            &format!("after kill -9 in round {round}"),
+        );
     }
     eprintln!(
         "{rounds} kill -9 rounds, {} acknowledged writes all present",

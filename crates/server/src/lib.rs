@@ -73,7 +73,9 @@ pub enum ServerError {
 /// A started server. Dropping it does not stop it; call [`RunningServer::shutdown`] or end the runtime.
 pub struct RunningServer {
     pub local_addr: SocketAddr,
+    /// The apply task first, then the rest (the listener last).
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    apply: mpsc::UnboundedSender<ApplyInput>,
     /// Held while the server runs so no second server opens the same data directory.
     _data_dir_lock: std::fs::File,
 }
@@ -83,6 +85,32 @@ impl RunningServer {
     pub fn shutdown(self) {
         for task in self.tasks {
             task.abort();
+        }
+    }
+
+    /// Stops as [`RunningServer::shutdown`] does, but first stops accepting connections and
+    /// expiring sessions and lets a standalone server snapshot its tree, waiting at most `limit`
+    /// for that, so that the next start replays no log. Sessions are not closed: as with
+    /// ZooKeeper, they survive a restart within their timeout.
+    pub async fn shutdown_gracefully(mut self, limit: Duration) {
+        let apply = if self.tasks.is_empty() {
+            None
+        } else {
+            Some(self.tasks.remove(0))
+        };
+        for task in self.tasks.drain(..).rev() {
+            task.abort();
+        }
+        let (done, finished) = tokio::sync::oneshot::channel();
+        if self.apply.send(ApplyInput::FinalSnapshot(done)).is_ok()
+            && tokio::time::timeout(limit, finished).await.is_err()
+        {
+            tracing::warn!(
+                "no snapshot at shutdown within {limit:?}; the next start replays the log"
+            );
+        }
+        if let Some(apply) = apply {
+            apply.abort();
         }
     }
 }
@@ -151,6 +179,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         });
         let (snapshot_store, snapshot) = loaded?;
         let base = snapshot.unwrap_or_else(|| DataTree::with_config(tree_config));
+        let snapshot_zxid = base.last_zxid();
         let recovered = persistence::recover(&config, opened?, base)?;
         let tree = recovered.tree;
         let applied_zxid = Arc::new(AtomicI64::new(tree.last_zxid()));
@@ -166,8 +195,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             )
             .map_err(ServerError::LogThread)?,
         );
-        let snapshotter =
-            snapshots::Snapshotter::new(snapshot_store, Arc::clone(&consensus), config.snap_count);
+        let snapshotter = snapshots::Snapshotter::new(
+            snapshot_store,
+            Arc::clone(&consensus),
+            config.snap_count,
+            snapshot_zxid,
+        );
         let apply_task = ApplyTask::new(
             tree,
             Arc::clone(&tracker),
@@ -180,6 +213,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let (apply_task, applied_zxid) = apply_task;
     let mut tasks = vec![tokio::spawn(apply_task.run(apply_rx))];
     let now_ms = consensus::Clock::now_ms(&SystemClock);
+    let apply_for_shutdown = apply_tx.clone();
     let ctx = Arc::new(ServerContext::new(
         apply_tx,
         consensus,
@@ -202,6 +236,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     Ok(RunningServer {
         local_addr,
         tasks,
+        apply: apply_for_shutdown,
         _data_dir_lock: data_dir_lock,
     })
 }

@@ -6,7 +6,7 @@ use crate::config::ServerConfig;
 use consensus::Consensus;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use storage::{SnapshotReader, SnapshotStore, SnapshotWriter};
 use tree::snapshot::{read_snapshot, write_snapshot, SnapshotError};
@@ -86,6 +86,8 @@ pub struct Snapshotter {
     store: SnapshotStore,
     consensus: Arc<dyn Consensus<crate::proposal::Proposal>>,
     in_progress: Arc<AtomicBool>,
+    /// The zxid of the newest snapshot on disk (loaded or taken).
+    newest: Arc<AtomicI64>,
     /// Txns applied since the last snapshot, and the count that triggers the next one.
     since_last: u64,
     next_at: u64,
@@ -93,16 +95,19 @@ pub struct Snapshotter {
 }
 
 impl Snapshotter {
+    /// `newest`: the zxid of the snapshot the server started from (0 for none).
     pub fn new(
         store: SnapshotStore,
         consensus: Arc<dyn Consensus<crate::proposal::Proposal>>,
         snap_count: u32,
+        newest: i64,
     ) -> Self {
         let snap_count = u64::from(snap_count.max(2));
         Self {
             store,
             consensus,
             in_progress: Arc::new(AtomicBool::new(false)),
+            newest: Arc::new(AtomicI64::new(newest)),
             since_last: 0,
             next_at: random_point(snap_count),
             snap_count,
@@ -122,12 +127,49 @@ impl Snapshotter {
         let store = self.store.clone();
         let consensus = Arc::clone(&self.consensus);
         let in_progress = Arc::clone(&self.in_progress);
+        let newest = Arc::clone(&self.newest);
         tokio::task::spawn_blocking(move || {
             match take(&store, &tree) {
-                Ok(oldest_kept) => consensus.compact(oldest_kept as i64 + 1),
+                Ok(oldest_kept) => {
+                    newest.fetch_max(tree.last_zxid(), Ordering::AcqRel);
+                    consensus.compact(oldest_kept as i64 + 1)
+                }
                 Err(e) => tracing::error!("snapshot at zxid {:#x} failed: {e}", tree.last_zxid()),
             }
             in_progress.store(false, Ordering::Release);
+        });
+    }
+
+    /// Snapshots `tree` once more as the server stops, unless the newest snapshot already holds
+    /// it, and then answers `done`: a restart after a clean shutdown loads that snapshot and
+    /// replays nothing. Waits for a background snapshot still being written. The log is not
+    /// purged here (that is left to the next run), so a stop cut short loses nothing.
+    pub fn final_snapshot(&self, tree: &DataTree, done: tokio::sync::oneshot::Sender<()>) {
+        if tree.last_zxid() <= self.newest.load(Ordering::Acquire) {
+            let _ = done.send(());
+            return;
+        }
+        let tree = tree.clone();
+        let store = self.store.clone();
+        let in_progress = Arc::clone(&self.in_progress);
+        let newest = Arc::clone(&self.newest);
+        tokio::task::spawn_blocking(move || {
+            while in_progress.swap(true, Ordering::AcqRel) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            if tree.last_zxid() > newest.load(Ordering::Acquire) {
+                match take(&store, &tree) {
+                    Ok(_) => {
+                        newest.fetch_max(tree.last_zxid(), Ordering::AcqRel);
+                    }
+                    Err(e) => tracing::error!(
+                        "snapshot at shutdown (zxid {:#x}) failed: {e}",
+                        tree.last_zxid()
+                    ),
+                }
+            }
+            in_progress.store(false, Ordering::Release);
+            let _ = done.send(());
         });
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code, unused_macros, unused_imports)]
 
 pub mod output;
+pub mod writes;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -69,6 +69,8 @@ pub enum ApplyInput {
     Capture(tokio::sync::oneshot::Sender<consensus::raft::StateWriter>),
     /// Replace the tree with one from a snapshot the leader sent (this member lagged too far).
     Install(Box<DataTree>),
+    /// The server is stopping: snapshot the tree as applied so far (standalone), then answer.
+    FinalSnapshot(tokio::sync::oneshot::Sender<()>),
 }
 
 /// A read-only view handed to [`ApplyInput::Inspect`] callbacks.
@@ -235,6 +237,12 @@ impl ApplyTask {
                 }));
             }
             ApplyInput::Install(tree) => self.install(*tree),
+            ApplyInput::FinalSnapshot(done) => match self.snapshotter.as_ref() {
+                Some(snapshotter) => snapshotter.final_snapshot(&self.tree, done),
+                None => {
+                    let _ = done.send(());
+                }
+            },
         }
     }
 
