@@ -22,8 +22,13 @@ fn acknowledged_writes_survive_kill_9() {
     for round in 0..rounds {
         let (writer, acked) =
             common::writes::acked_writer(server.addr(), format!("/crash-{round}-"));
-        // Let some writes through, then crash at a moment that varies by round.
-        std::thread::sleep(Duration::from_millis(150 + 97 * round as u64 % 300));
+        // Once writes are being acknowledged (a loaded machine can take a while after a
+        // restart), crash at a moment that varies by round.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while acked.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(50 + 97 * round as u64 % 300));
         server.kill();
         writer.join().expect("writer thread");
         let acked = std::mem::take(&mut *acked.lock().unwrap());
