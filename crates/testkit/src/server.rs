@@ -390,6 +390,17 @@ fn zookeeper_command(
         // Read by ZooKeeperServerMain as a plain system property, not through zoo.cfg.
         cmd.arg(format!("-Dznode.container.checkIntervalMs={v}"));
     }
+    if config
+        .extra
+        .iter()
+        .any(|(k, v)| k == "readonlymode.enabled" && v.trim().eq_ignore_ascii_case("true"))
+    {
+        // QuorumPeer decides whether a LOOKING member starts its ReadOnlyZooKeeperServer with
+        // `Boolean.getBoolean("readonlymode.enabled")`, a plain system property; QuorumPeerConfig
+        // turns the zoo.cfg key into `zookeeper.readonlymode.enabled`, which nothing reads. The
+        // zoo.cfg line stays for Ferrokeeper.
+        cmd.arg("-Dreadonlymode.enabled=true");
+    }
     cmd.arg("-cp")
         .arg(ZOOKEEPER_CLASSPATH.join(":"))
         .arg(if my_id.is_some() {

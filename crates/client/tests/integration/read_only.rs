@@ -2,16 +2,15 @@
 //! quorum, and moves to a read-write server by itself as soon as one is there, either because the
 //! member regains its quorum or because its own search (`isro`) finds one in the connect string.
 //!
-//! Ferrokeeper only: ZooKeeper reads `readonlymode.enabled` only as a Java system property, which
-//! the harness does not pass (`testkit::TestEnsemble` does start ZooKeeper ensembles; see
-//! `ensemble_failover` and `ensemble_expiry` for the behaviour both targets share).
+//! Run against a real ZooKeeper quorum (the harness passes `readonlymode.enabled` to its JVMs as
+//! the system property QuorumPeer reads) and a Ferrokeeper ensemble, each test on ensembles of its
+//! own (it kills members).
 
-use crate::common::server;
 use client::{Client, CreateOptions, Error, SessionState};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use testkit::proxy::Proxy;
-use testkit::suite::runtime;
+use testkit::suite::{runtime, shared_ensemble};
 use testkit::{ServerConfig, Target, TestEnsemble};
 use tokio::sync::broadcast;
 
@@ -27,14 +26,34 @@ async fn limited<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T 
         .unwrap_or_else(|_| panic!("{what} took longer than {PHASE_LIMIT:?}"))
 }
 
-/// A 3-member Ferrokeeper ensemble with `readonlymode.enabled`, whose member 2 is left alone
-/// (members 0 and 1 killed) and has gone read-only. `/ro` holds `v`.
-fn ensemble_with_a_read_only_survivor(rt: &tokio::runtime::Runtime) -> TestEnsemble {
-    let mut config = ServerConfig::default().with_binary(testkit::target::ferrokeeper_binary());
+/// Runs `body` against `target`. Each test starts the ensembles it needs itself, so it takes
+/// neither the suite's shared server nor a root node.
+fn on_own_ensembles(target: Target, _name: &str, body: fn(Target)) {
+    body(target);
+}
+
+/// A 3-member ensemble of `target` with `readonlymode.enabled` (and local sessions), whose
+/// member 2 is left alone (members 0 and 1 killed) and has gone read-only. `/ro` holds `v`.
+fn ensemble_with_a_read_only_survivor(
+    rt: &tokio::runtime::Runtime,
+    target: Target,
+) -> TestEnsemble {
+    let mut config = match target {
+        Target::Ferrokeeper => {
+            ServerConfig::default().with_binary(testkit::target::ferrokeeper_binary())
+        }
+        Target::ZooKeeper => ServerConfig::default(),
+    };
     config
         .extra
         .push(("readonlymode.enabled".into(), "true".into()));
-    let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &config).expect("ensemble");
+    // Since 3.7 (ZOOKEEPER-3863) a read-only ZooKeeper member opens new sessions only as local
+    // sessions: without this it answers a read-only client's handshake with a NOTREADONLY reply
+    // header instead of a session.
+    config
+        .extra
+        .push(("localSessionsEnabled".into(), "true".into()));
+    let mut ensemble = TestEnsemble::start(target, 3, &config).expect("ensemble");
     let connect_string = ensemble.connect_string();
     rt.block_on(limited("writing /ro", async {
         let zk = Client::connect(&connect_string).await.expect("connect");
@@ -123,10 +142,9 @@ async fn write_eventually(zk: &Client, path: &str, data: &[u8]) {
     }
 }
 
-#[test]
-fn read_only_session_reaches_the_quorum_when_it_returns() {
+fn read_only_session_reaches_the_quorum_when_it_returns(target: Target) {
     let rt = runtime();
-    let mut ensemble = ensemble_with_a_read_only_survivor(&rt);
+    let mut ensemble = ensemble_with_a_read_only_survivor(&rt, target);
     let survivor = ensemble.members[2].addr();
     let connect_string = ensemble.connect_string();
     let (ro, states) = rt.block_on(limited("the read-only session", async {
@@ -155,30 +173,37 @@ fn read_only_session_reaches_the_quorum_when_it_returns() {
     }));
 }
 
-#[test]
-fn read_only_session_finds_a_read_write_server_in_its_connect_string() {
+fn read_only_session_finds_a_read_write_server_in_its_connect_string(target: Target) {
     let rt = runtime();
-    let ensemble = ensemble_with_a_read_only_survivor(&rt);
+    let ensemble = ensemble_with_a_read_only_survivor(&rt, target);
     let survivor = ensemble.members[2].addr();
     // The read-write server is another one altogether (the ensemble's lost members cannot come
     // back without giving the survivor its quorum again), behind a proxy that refuses
-    // connections until it is opened.
-    let rw = server(Target::Ferrokeeper);
+    // connections until it is opened. It is a member of another ensemble rather than a
+    // standalone server: ZooKeeper's zxids carry the leader's epoch in their high 32 bits, and a
+    // standalone ZooKeeper stays in epoch 0, behind anything an ensemble ever served.
+    let rw = shared_ensemble(target).addr;
     let root = testkit::unique_root("read_only_search");
     let (proxy, ro, states) = rt.block_on(limited("the read-only session", async {
-        let proxy = Proxy::start(rw.addr).await;
+        let proxy = Proxy::start(rw).await;
         proxy.set_blocked(true);
         let ro =
             read_only_client(&format!("{survivor},{}", proxy.connect_string()), survivor).await;
         // Both servers are ahead of the client: a server behind the last zxid it saw would
-        // refuse it (ZooKeeper does the same).
-        let writer = Client::connect(&rw.connect_string())
-            .await
-            .expect("connect");
+        // refuse it (ZooKeeper does the same). The writer uses the proxied member alone, so
+        // the zxids it sees are that member's.
+        let writer = Client::connect(&rw.to_string()).await.expect("connect");
         writer
             .create(&root, b"", &CreateOptions::persistent())
             .await
             .expect("create root");
+        assert!(
+            writer.last_zxid() >> 32 >= ro.last_zxid() >> 32,
+            "the read-write ensemble (zxid {:#x}) is in an earlier epoch than the read-only \
+             member (zxid {:#x}): no number of writes gets it ahead",
+            writer.last_zxid(),
+            ro.last_zxid()
+        );
         while writer.last_zxid() <= ro.last_zxid() {
             writer.set_data(&root, b"", None).await.expect("set_data");
         }
@@ -200,3 +225,9 @@ fn read_only_session_finds_a_read_write_server_in_its_connect_string() {
     wait_isro(survivor, "ro", "the survivor to still be read-only");
     drop(ensemble);
 }
+
+testkit::both_targets!(
+    crate::read_only::on_own_ensembles;
+    read_only_session_reaches_the_quorum_when_it_returns,
+    read_only_session_finds_a_read_write_server_in_its_connect_string,
+);
