@@ -3,24 +3,14 @@
 //! every acknowledged write, and while it recovers it neither serves clients nor votes, so it
 //! cannot help elect a leader that lacks a committed write.
 
+mod common;
+
 use client::{Client, CreateOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use testkit::{ServerConfig, Target, TestEnsemble};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-fn fk_config() -> ServerConfig {
-    ServerConfig::default().with_binary(env!("CARGO_BIN_EXE_ferrokeeper"))
-}
 
 async fn connect(connect_string: &str) -> Client {
     Client::builder()
@@ -150,7 +140,7 @@ fn damage_a_follower_and_check_it_recovers(
     pick: fn(&Path) -> PathBuf,
 ) {
     let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, config).expect("ensemble");
-    let rt = runtime();
+    let rt = testkit::suite::runtime();
     let mut acked = rt.block_on(write_nodes(&ensemble.connect_string(), "/a", writes));
     let leader = ensemble
         .wait_leader(Duration::from_secs(10))
@@ -223,14 +213,14 @@ fn damage_a_follower_and_check_it_recovers(
 
 #[test]
 fn a_follower_with_a_damaged_log_recovers_it_from_its_peers() {
-    damage_a_follower_and_check_it_recovers(&fk_config(), 300, |raft| {
+    damage_a_follower_and_check_it_recovers(&common::fk_config(), 300, |raft| {
         largest_file(&raft.join("log"))
     });
 }
 
 #[test]
 fn a_follower_with_a_damaged_snapshot_recovers_it_from_its_peers() {
-    let mut config = fk_config();
+    let mut config = common::fk_config();
     config.extra.push(("snapCount".into(), "200".into()));
     damage_a_follower_and_check_it_recovers(&config, 600, |raft| {
         newest_file(&raft.join("snapshots"))
@@ -269,12 +259,12 @@ impl Drop for Loose {
 fn a_recovering_member_does_not_help_elect_a_leader_without_a_committed_write() {
     // With read-only mode on, a member cut off from its quorum serves reads; a recovering one
     // must not, its tree being incomplete.
-    let mut config = fk_config();
+    let mut config = common::fk_config();
     config
         .extra
         .push(("readonlymode.enabled".into(), "true".into()));
     let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &config).expect("ensemble");
-    let rt = runtime();
+    let rt = testkit::suite::runtime();
     rt.block_on(write_nodes(&ensemble.connect_string(), "/base", 20));
     // W is committed on members 1 and 2 only.
     ensemble.members[2].kill();

@@ -3,20 +3,14 @@
 //! surviving members do not expire, the killed member catches up after a restart, and without a
 //! majority nobody accepts writes until a member returns.
 
+mod common;
+
 use client::{Client, CreateOptions, SessionState};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use testkit::{ServerConfig, Target, TestEnsemble};
+use testkit::{Target, TestEnsemble};
 
 const WRITERS: usize = 4;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 async fn connect(connect_string: &str) -> Client {
     Client::builder()
@@ -44,14 +38,15 @@ async fn assert_has(addr: &str, paths: &[String], count: usize) {
 
 #[test]
 fn leader_kill_loses_no_acknowledged_write_and_fails_over_fast() {
-    let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &fk_config()).expect("ensemble");
+    let mut ensemble =
+        TestEnsemble::start(Target::Ferrokeeper, 3, &common::fk_config()).expect("ensemble");
     let leader = ensemble
         .wait_leader(Duration::from_secs(10))
         .expect("a leader");
     let all = ensemble.connect_string();
     let follower = (leader + 1) % 3;
     let follower_addr = ensemble.members[follower].addr().to_string();
-    let rt = runtime();
+    let rt = testkit::suite::runtime();
 
     // A session on a follower that must outlive the failover.
     let survivor = rt.block_on(async {
@@ -186,8 +181,9 @@ fn leader_kill_loses_no_acknowledged_write_and_fails_over_fast() {
 
 #[test]
 fn without_a_majority_nobody_accepts_writes_until_a_member_returns() {
-    let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &fk_config()).expect("ensemble");
-    let rt = runtime();
+    let mut ensemble =
+        TestEnsemble::start(Target::Ferrokeeper, 3, &common::fk_config()).expect("ensemble");
+    let rt = testkit::suite::runtime();
     let last = ensemble.members[2].addr().to_string();
     ensemble.members[0].kill();
     ensemble.members[1].kill();
@@ -247,14 +243,10 @@ fn admin_not_serving() -> &'static str {
     "This ZooKeeper instance is not currently serving requests"
 }
 
-fn fk_config() -> ServerConfig {
-    ServerConfig::default().with_binary(env!("CARGO_BIN_EXE_ferrokeeper"))
-}
-
 #[test]
 fn a_member_behind_the_purged_log_catches_up_from_a_streamed_snapshot() {
     // Snapshots every 200 entries, so the leader has purged what the stopped member missed.
-    let mut config = fk_config();
+    let mut config = common::fk_config();
     config.extra.push(("snapCount".into(), "200".into()));
     let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &config).expect("ensemble");
     let leader = ensemble
@@ -266,7 +258,7 @@ fn a_member_behind_the_purged_log_catches_up_from_a_streamed_snapshot() {
         .filter(|&i| i != lagging)
         .map(|i| ensemble.members[i].addr().to_string())
         .collect();
-    let rt = runtime();
+    let rt = testkit::suite::runtime();
     let written = rt.block_on(async {
         let zk = connect(&others.join(",")).await;
         zk.create("/load", b"", &CreateOptions::persistent())
@@ -311,12 +303,12 @@ fn read_only_mode_serves_reads_to_clients_that_allow_it_while_the_quorum_is_gone
     use jute::ConnectRequest;
     use testkit::raw::RawClient;
 
-    let mut config = fk_config();
+    let mut config = common::fk_config();
     config
         .extra
         .push(("readonlymode.enabled".into(), "true".into()));
     let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &config).expect("ensemble");
-    let rt = runtime();
+    let rt = testkit::suite::runtime();
     rt.block_on(async {
         let zk = connect(&ensemble.connect_string()).await;
         zk.create("/ro", b"v", &CreateOptions::persistent())
@@ -382,8 +374,9 @@ fn read_only_mode_serves_reads_to_clients_that_allow_it_while_the_quorum_is_gone
 
 #[test]
 fn an_observer_serves_clients_and_follows_failover_without_voting() {
-    let mut ensemble = TestEnsemble::start_with_observers(Target::Ferrokeeper, 3, 1, &fk_config())
-        .expect("ensemble with an observer");
+    let mut ensemble =
+        TestEnsemble::start_with_observers(Target::Ferrokeeper, 3, 1, &common::fk_config())
+            .expect("ensemble with an observer");
     let observer = 3;
     let deadline = Instant::now() + Duration::from_secs(10);
     while ensemble.mode(observer).as_deref() != Some("observer") {
@@ -395,7 +388,7 @@ fn an_observer_serves_clients_and_follows_failover_without_voting() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let addr = ensemble.members[observer].addr().to_string();
-    let rt = runtime();
+    let rt = testkit::suite::runtime();
     rt.block_on(async {
         let zk = connect(&addr).await;
         zk.create("/via-observer", b"o", &CreateOptions::persistent())
@@ -465,10 +458,10 @@ fn flip_middle_byte(path: &std::path::Path) -> Vec<u8> {
 #[test]
 fn a_corrupt_log_or_snapshot_stops_a_standalone_server_and_is_quarantined_by_a_member() {
     // Standalone: no peer to recover from, so the server refuses to start and names the file.
-    let mut config = fk_config();
+    let mut config = common::fk_config();
     config.extra.push(("snapCount".into(), "200".into()));
     let mut server = testkit::TestServer::start(Target::Ferrokeeper, &config).expect("standalone");
-    let rt = runtime();
+    let rt = testkit::suite::runtime();
     rt.block_on(async {
         let zk = connect(&server.connect_string()).await;
         for i in 0..600 {

@@ -114,14 +114,6 @@ fn assert_serves(member: &TestServer, expected: &str) {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 async fn connect(connect_string: &str) -> Client {
     Client::builder()
         .session_timeout(Duration::from_secs(6))
@@ -166,7 +158,7 @@ fn every_member_serves_its_membership_and_keeps_it_across_snapshots() {
         .filter(|&i| i != lagging)
         .map(|i| ensemble.members[i].addr().to_string())
         .collect();
-    let rt = runtime();
+    let rt = testkit::suite::runtime();
     rt.block_on(async {
         let zk = connect(&others.join(",")).await;
         zk.create("/load", b"", &CreateOptions::persistent())

@@ -8,6 +8,8 @@
 //! `FK_NEMESIS_SEED` replays a seed's choices of faults and operations (timing still varies);
 //! `FK_NEMESIS_SECS` sets how long the faults go on (default 15).
 
+mod common;
+
 use client::{Client, Error};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,7 +18,7 @@ use testkit::differential::SeededRng;
 use testkit::linearizability::{
     unaccounted_writes, CheckError, Checker, Expect, History, Op, Outcome, Recorder, Register,
 };
-use testkit::{ServerConfig, Target, TestEnsemble};
+use testkit::{Target, TestEnsemble};
 
 const CLIENTS: usize = 5;
 const KEYS: usize = 4;
@@ -27,20 +29,8 @@ const SESSION_TIMEOUT: Duration = Duration::from_secs(6);
 /// Process ids of the final reads, one per member.
 const FINAL_READER: u64 = 900_000_000;
 
-fn fk_config() -> ServerConfig {
-    ServerConfig::default().with_binary(env!("CARGO_BIN_EXE_ferrokeeper"))
-}
-
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 async fn connect(connect_string: &str) -> Result<Client, Error> {
@@ -397,7 +387,8 @@ fn a_nemesis_killing_members_leaves_a_linearizable_history_and_identical_replica
     println!("nemesis seed {seed} for {secs} s (rerun with FK_NEMESIS_SEED={seed})");
     let started = Instant::now();
 
-    let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &fk_config()).expect("ensemble");
+    let mut ensemble =
+        TestEnsemble::start(Target::Ferrokeeper, 3, &common::fk_config()).expect("ensemble");
     ensemble
         .wait_leader(Duration::from_secs(10))
         .expect("a leader");
@@ -409,7 +400,7 @@ fn a_nemesis_killing_members_leaves_a_linearizable_history_and_identical_replica
             .map(|m| m.addr().to_string())
             .collect(),
     );
-    let rt = runtime();
+    let rt = testkit::suite::runtime();
     let root = testkit::unique_root("nemesis");
     let keys: Arc<Vec<String>> = Arc::new((0..KEYS).map(|k| format!("{root}/k{k}")).collect());
     rt.block_on(async {

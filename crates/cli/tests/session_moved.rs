@@ -2,15 +2,13 @@
 //! ZooKeeper's SESSIONMOVED. The member that proposed the stale write closes that connection
 //! without a reply, the write changes nothing, and the session carries on where it moved to.
 
+mod common;
+
 use bytes::Bytes;
 use jute::ConnectRequest;
 use std::time::Duration;
 use testkit::raw::{RawClient, RawError};
-use testkit::{ServerConfig, Target, TestEnsemble};
-
-fn fk_config() -> ServerConfig {
-    ServerConfig::default().with_binary(env!("CARGO_BIN_EXE_ferrokeeper"))
-}
+use testkit::{Target, TestEnsemble};
 
 /// Opens a session on `addr`, retrying while the ensemble elects its first leader.
 fn connect(addr: std::net::SocketAddr) -> RawClient {
@@ -29,7 +27,8 @@ fn connect(addr: std::net::SocketAddr) -> RawClient {
 
 #[test]
 fn a_write_through_the_old_connection_of_a_moved_session_closes_it_and_changes_nothing() {
-    let ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &fk_config()).expect("ensemble");
+    let ensemble =
+        TestEnsemble::start(Target::Ferrokeeper, 3, &common::fk_config()).expect("ensemble");
     let first = ensemble.members[0].addr();
     let second = ensemble.members[1].addr();
 

@@ -35,6 +35,11 @@ pub fn server(target: Target) -> SharedServer {
     }
 }
 
+/// Harness settings (defaults) that start this package's `ferrokeeper` binary.
+pub fn fk_config() -> testkit::ServerConfig {
+    testkit::ServerConfig::default().with_binary(fk_bin())
+}
+
 /// A started [`testkit::TestServer`] with `config`; panics with the startup error.
 pub fn own_server(target: Target, config: testkit::ServerConfig) -> testkit::TestServer {
     let config = config.with_binary(fk_bin());
