@@ -5,25 +5,17 @@
 
 mod common;
 
-use client::{Client, CreateOptions};
+use client::CreateOptions;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use testkit::{ServerConfig, Target, TestEnsemble};
 
-async fn connect(connect_string: &str) -> Client {
-    Client::builder()
-        .session_timeout(Duration::from_secs(6))
-        .connect(connect_string)
-        .await
-        .expect("connect")
-}
-
 /// Creates `count` nodes under `parent` (created first) through `connect_string`; returns their
 /// paths, every one acknowledged.
 async fn write_nodes(connect_string: &str, parent: &str, count: usize) -> Vec<String> {
-    let zk = connect(connect_string).await;
+    let zk = common::ensemble::connect(connect_string).await;
     zk.create(parent, b"", &CreateOptions::persistent())
         .await
         .expect("create parent");
@@ -41,7 +33,7 @@ async fn write_nodes(connect_string: &str, parent: &str, count: usize) -> Vec<St
 
 /// Every znode on the member at `addr` (a client connected to it alone), with its data and stat.
 async fn dump(addr: &str) -> BTreeMap<String, String> {
-    let zk = connect(addr).await;
+    let zk = common::ensemble::connect(addr).await;
     zk.sync("/").await.expect("sync");
     let mut out = BTreeMap::new();
     let mut todo = vec!["/".to_owned()];
@@ -203,7 +195,7 @@ fn damage_a_follower_and_check_it_recovers(
         .expect("a leader elected with the recovered member's vote");
     assert_ne!(new_leader, leader);
     rt.block_on(async {
-        let zk = connect(&addr).await;
+        let zk = common::ensemble::connect(&addr).await;
         zk.create("/after", b"", &CreateOptions::persistent())
             .await
             .expect("write after recovery");
@@ -336,21 +328,11 @@ fn a_recovering_member_does_not_help_elect_a_leader_without_a_committed_write() 
         log_two.contains("moved the damaged Raft state to"),
         "member 2 did not quarantine:\n{log_two}"
     );
-    rt.block_on(async {
-        let attempt = async {
-            let zk = Client::builder()
-                .session_timeout(Duration::from_secs(6))
-                .connect(&pair)
-                .await?;
-            zk.create("/without-w", b"", &CreateOptions::persistent())
-                .await
-        };
-        let outcome = tokio::time::timeout(Duration::from_secs(3), attempt).await;
-        assert!(
-            !matches!(outcome, Ok(Ok(_))),
-            "members 2 and 3 accepted a write without W"
-        );
-    });
+    rt.block_on(common::ensemble::assert_no_write(
+        &pair,
+        "/without-w",
+        "members 2 and 3 accepted a write without W",
+    ));
 
     // Member 1 returns: it leads (it has W), member 2 recovers W, and W is everywhere.
     ensemble.members[0].restart().expect("member 1 restarts");

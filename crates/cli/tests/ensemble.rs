@@ -12,17 +12,9 @@ use testkit::{Target, TestEnsemble};
 
 const WRITERS: usize = 4;
 
-async fn connect(connect_string: &str) -> Client {
-    Client::builder()
-        .session_timeout(Duration::from_secs(6))
-        .connect(connect_string)
-        .await
-        .expect("connect")
-}
-
 /// Every path in `paths` exists on the member at `addr`, and `/load` has exactly `count` children.
 async fn assert_has(addr: &str, paths: &[String], count: usize) {
-    let zk = connect(addr).await;
+    let zk = common::ensemble::connect(addr).await;
     zk.sync("/load").await.expect("sync");
     let children = zk.get_children("/load").await.expect("children");
     for path in paths {
@@ -50,7 +42,7 @@ fn leader_kill_loses_no_acknowledged_write_and_fails_over_fast() {
 
     // A session on a follower that must outlive the failover.
     let survivor = rt.block_on(async {
-        let zk = connect(&follower_addr).await;
+        let zk = common::ensemble::connect(&follower_addr).await;
         zk.create("/load", b"", &CreateOptions::persistent())
             .await
             .expect("create /load");
@@ -74,7 +66,7 @@ fn leader_kill_loses_no_acknowledged_write_and_fails_over_fast() {
                 all.clone(),
             );
             rt.spawn(async move {
-                let zk = connect(&all).await;
+                let zk = common::ensemble::connect(&all).await;
                 let mut i = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let path = format!("/load/w{w}-{i}");
@@ -149,7 +141,7 @@ fn leader_kill_loses_no_acknowledged_write_and_fails_over_fast() {
         .map(|i| ensemble.members[i].addr().to_string())
         .collect();
     let count = rt.block_on(async {
-        let zk = connect(&survivors[0]).await;
+        let zk = common::ensemble::connect(&survivors[0]).await;
         zk.sync("/load").await.expect("sync");
         let n = zk.get_children("/load").await.expect("children").len();
         let _ = zk.close().await;
@@ -230,7 +222,7 @@ fn without_a_majority_nobody_accepts_writes_until_a_member_returns() {
     // A member returns: service resumes without anyone doing anything else.
     ensemble.members[1].restart().expect("restart");
     rt.block_on(async {
-        let zk = connect(&last).await;
+        let zk = common::ensemble::connect(&last).await;
         zk.create("/after", b"", &CreateOptions::persistent())
             .await
             .expect("write after the majority returned");
@@ -260,7 +252,7 @@ fn a_member_behind_the_purged_log_catches_up_from_a_streamed_snapshot() {
         .collect();
     let rt = testkit::suite::runtime();
     let written = rt.block_on(async {
-        let zk = connect(&others.join(",")).await;
+        let zk = common::ensemble::connect(&others.join(",")).await;
         zk.create("/load", b"", &CreateOptions::persistent())
             .await
             .expect("create /load");
@@ -286,12 +278,12 @@ fn a_member_behind_the_purged_log_catches_up_from_a_streamed_snapshot() {
     );
     // It keeps following after the install: a new write reaches it too.
     rt.block_on(async {
-        let zk = connect(&others[0]).await;
+        let zk = common::ensemble::connect(&others[0]).await;
         zk.create("/load/after", b"", &CreateOptions::persistent())
             .await
             .expect("write after catch-up");
         let _ = zk.close().await;
-        let zk = connect(&addr).await;
+        let zk = common::ensemble::connect(&addr).await;
         zk.sync("/load").await.expect("sync");
         assert!(zk.exists("/load/after").await.expect("exists").is_some());
         let _ = zk.close().await;
@@ -310,7 +302,7 @@ fn read_only_mode_serves_reads_to_clients_that_allow_it_while_the_quorum_is_gone
     let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &config).expect("ensemble");
     let rt = testkit::suite::runtime();
     rt.block_on(async {
-        let zk = connect(&ensemble.connect_string()).await;
+        let zk = common::ensemble::connect(&ensemble.connect_string()).await;
         zk.create("/ro", b"v", &CreateOptions::persistent())
             .await
             .expect("create");
@@ -363,7 +355,7 @@ fn read_only_mode_serves_reads_to_clients_that_allow_it_while_the_quorum_is_gone
         "the read-only connection stayed open"
     );
     rt.block_on(async {
-        let zk = connect(&addr.to_string()).await;
+        let zk = common::ensemble::connect(&addr.to_string()).await;
         zk.create("/rw-again", b"", &CreateOptions::persistent())
             .await
             .expect("write after the majority returned");
@@ -390,7 +382,7 @@ fn an_observer_serves_clients_and_follows_failover_without_voting() {
     let addr = ensemble.members[observer].addr().to_string();
     let rt = testkit::suite::runtime();
     rt.block_on(async {
-        let zk = connect(&addr).await;
+        let zk = common::ensemble::connect(&addr).await;
         zk.create("/via-observer", b"o", &CreateOptions::persistent())
             .await
             .expect("a write through the observer");
@@ -408,7 +400,7 @@ fn an_observer_serves_clients_and_follows_failover_without_voting() {
         .expect("new leader");
     assert!(others.contains(&new_leader), "the observer must never lead");
     rt.block_on(async {
-        let zk = connect(&addr).await;
+        let zk = common::ensemble::connect(&addr).await;
         zk.create("/after-failover", b"", &CreateOptions::persistent())
             .await
             .expect("a write through the observer after failover");
@@ -419,21 +411,11 @@ fn an_observer_serves_clients_and_follows_failover_without_voting() {
         .find(|&i| i != new_leader)
         .expect("a follower");
     ensemble.members[other].kill();
-    rt.block_on(async {
-        let attempt = async {
-            let zk = Client::builder()
-                .session_timeout(Duration::from_secs(6))
-                .connect(&addr)
-                .await?;
-            zk.create("/no-quorum", b"", &CreateOptions::persistent())
-                .await
-        };
-        let outcome = tokio::time::timeout(Duration::from_secs(3), attempt).await;
-        assert!(
-            !matches!(outcome, Ok(Ok(_))),
-            "a write committed with one voter of three"
-        );
-    });
+    rt.block_on(common::ensemble::assert_no_write(
+        &addr,
+        "/no-quorum",
+        "a write committed with one voter of three",
+    ));
 }
 
 /// The largest file directly under `dir`.
@@ -463,7 +445,7 @@ fn a_corrupt_log_or_snapshot_stops_a_standalone_server_and_is_quarantined_by_a_m
     let mut server = testkit::TestServer::start(Target::Ferrokeeper, &config).expect("standalone");
     let rt = testkit::suite::runtime();
     rt.block_on(async {
-        let zk = connect(&server.connect_string()).await;
+        let zk = common::ensemble::connect(&server.connect_string()).await;
         for i in 0..600 {
             zk.create(&format!("/s{i}"), &[1u8; 64], &CreateOptions::persistent())
                 .await
@@ -492,7 +474,7 @@ fn a_corrupt_log_or_snapshot_stops_a_standalone_server_and_is_quarantined_by_a_m
     }
     server.restart().expect("restart after repair");
     rt.block_on(async {
-        let zk = connect(&server.connect_string()).await;
+        let zk = common::ensemble::connect(&server.connect_string()).await;
         assert!(zk.exists("/s599").await.expect("exists").is_some());
         let _ = zk.close().await;
     });
@@ -501,7 +483,7 @@ fn a_corrupt_log_or_snapshot_stops_a_standalone_server_and_is_quarantined_by_a_m
     // peers (crates/cli/tests/corrupt_member.rs checks the recovery itself in depth).
     let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 3, &config).expect("ensemble");
     rt.block_on(async {
-        let zk = connect(&ensemble.connect_string()).await;
+        let zk = common::ensemble::connect(&ensemble.connect_string()).await;
         for i in 0..600 {
             zk.create(&format!("/c{i}"), &[1u8; 64], &CreateOptions::persistent())
                 .await
@@ -555,7 +537,7 @@ fn a_corrupt_log_or_snapshot_stops_a_standalone_server_and_is_quarantined_by_a_m
         );
         let addr = ensemble.members[victim].addr().to_string();
         rt.block_on(async {
-            let zk = connect(&addr).await;
+            let zk = common::ensemble::connect(&addr).await;
             zk.sync("/").await.expect("sync");
             assert!(zk.exists("/c599").await.expect("exists").is_some());
             let _ = zk.close().await;

@@ -3,7 +3,9 @@
 //! and to Debian's zkCli alike, in the same text `conf` ends with, and keeps it after installing
 //! a snapshot streamed from the leader and after restarting from its own snapshot.
 
-use client::{Client, CreateOptions};
+mod common;
+
+use client::CreateOptions;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -114,14 +116,6 @@ fn assert_serves(member: &TestServer, expected: &str) {
     }
 }
 
-async fn connect(connect_string: &str) -> Client {
-    Client::builder()
-        .session_timeout(Duration::from_secs(6))
-        .connect(connect_string)
-        .await
-        .expect("connect")
-}
-
 #[test]
 fn every_member_serves_its_membership_and_keeps_it_across_snapshots() {
     // Snapshots every 200 entries, so a member stopped for 1,500 writes must catch up from one.
@@ -160,7 +154,7 @@ fn every_member_serves_its_membership_and_keeps_it_across_snapshots() {
         .collect();
     let rt = testkit::suite::runtime();
     rt.block_on(async {
-        let zk = connect(&others.join(",")).await;
+        let zk = common::ensemble::connect(&others.join(",")).await;
         zk.create("/load", b"", &CreateOptions::persistent())
             .await
             .expect("create /load");
@@ -178,7 +172,7 @@ fn every_member_serves_its_membership_and_keeps_it_across_snapshots() {
     ensemble.members[lagging].restart().expect("restart");
     let addr = ensemble.members[lagging].addr().to_string();
     rt.block_on(async {
-        let zk = connect(&addr).await;
+        let zk = common::ensemble::connect(&addr).await;
         zk.sync("/load").await.expect("sync");
         assert!(zk.exists("/load/n1499").await.expect("exists").is_some());
         let _ = zk.close().await;

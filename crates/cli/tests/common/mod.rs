@@ -2,6 +2,7 @@
 //! the shared server per target, and a macro that runs each test against both targets.
 #![allow(dead_code, unused_macros, unused_imports)]
 
+pub mod ensemble;
 pub mod output;
 pub mod writes;
 
