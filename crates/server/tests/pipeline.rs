@@ -225,6 +225,28 @@ async fn client_ahead_of_server_is_refused_and_close_session_deletes_ephemerals(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_pipelined_behind_close_session_get_no_answer() {
+    let (server, _dir) = start("").await;
+    for round in 0..20 {
+        let mut c = RawClient::connect(server.local_addr).await;
+        c.send(1, &Request::CloseSession).await;
+        for xid in 2..50 {
+            c.send(xid, &get("/", false)).await;
+        }
+        let Msg::Reply { header, .. } = c.recv().await else {
+            panic!("unexpected event")
+        };
+        assert_eq!((header.xid, header.err), (1, 0));
+        // As in ZooKeeper, a closed session's connection answers nothing more.
+        assert!(
+            c.frame().await.is_none(),
+            "round {round}: a reply followed closeSession's"
+        );
+    }
+    server.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_and_malformed_frames_close_only_their_connection() {
     let (server, _dir) = start("").await;
     let mut good = RawClient::connect(server.local_addr).await;

@@ -9,6 +9,8 @@
 mod notify;
 mod reads;
 mod replies;
+#[cfg(test)]
+mod tests;
 
 use crate::outbound::{Outbound, SendError, MAX_QUEUED_PER_CONNECTION};
 use crate::proposal::Proposal;
@@ -218,12 +220,7 @@ impl ApplyTask {
             }
             ApplyInput::Disconnect { conn_id } => {
                 self.pending_attach.remove(&conn_id);
-                self.watches.drop_connection(conn_id);
-                if let Some(entry) = self.conns.remove(&conn_id) {
-                    if self.session_conn.get(&entry.session_id) == Some(&conn_id) {
-                        self.session_conn.remove(&entry.session_id);
-                    }
-                }
+                self.forget_connection(conn_id);
             }
             ApplyInput::Inspect(f) => f(&StateView {
                 tree: &self.tree,
@@ -277,11 +274,23 @@ impl ApplyTask {
                 conn_id,
                 "closing connection: {MAX_QUEUED_PER_CONNECTION} replies and events unread"
             );
-            self.watches.drop_connection(conn_id);
-            if let Some(entry) = self.conns.remove(&conn_id) {
-                if self.session_conn.get(&entry.session_id) == Some(&conn_id) {
-                    self.session_conn.remove(&entry.session_id);
-                }
+            self.forget_connection(conn_id);
+        }
+    }
+
+    /// Closes a connection whose session has ended: it gets no further reply or event, and its
+    /// watches go at once rather than when its task reports the disconnect.
+    fn close_connection(&mut self, conn_id: ConnId) {
+        self.send(conn_id, Outbound::Close);
+        self.forget_connection(conn_id);
+    }
+
+    /// Drops a connection's watches and its place in the session map.
+    fn forget_connection(&mut self, conn_id: ConnId) {
+        self.watches.drop_connection(conn_id);
+        if let Some(entry) = self.conns.remove(&conn_id) {
+            if self.session_conn.get(&entry.session_id) == Some(&conn_id) {
+                self.session_conn.remove(&entry.session_id);
             }
         }
     }
@@ -305,7 +314,7 @@ impl ApplyTask {
         if let Some(old) = self.session_conn.insert(session_id, conn_id) {
             if old != conn_id {
                 // The session moved to a new connection: the old one must stop serving it.
-                self.send(old, Outbound::Close);
+                self.close_connection(old);
             }
         }
         self.tracker
@@ -370,7 +379,7 @@ impl ApplyTask {
                     "session {:#x} moved to another server; closing its old connection",
                     proposal.session_id
                 );
-                self.send(origin.conn_id, Outbound::Close);
+                self.close_connection(origin.conn_id);
                 return;
             }
         }
@@ -409,7 +418,7 @@ impl ApplyTask {
                     );
                 }
                 if let Some(conn) = self.session_conn.remove(&proposal.session_id) {
-                    self.send(conn, Outbound::Close);
+                    self.close_connection(conn);
                 }
                 return;
             }
@@ -437,6 +446,11 @@ impl ApplyTask {
 
     fn serve_read(&mut self, read: ReadRequest) {
         let conn_id = read.conn_id;
+        if !self.conns.contains_key(&conn_id) {
+            // Its session ended or its queue overflowed: it gets no answer, and a watch it set
+            // now would outlive the connection.
+            return;
+        }
         let reply = reads::serve(&self.tree, &mut self.watches, read);
         for event in reply.events {
             self.send(conn_id, event);

@@ -429,7 +429,13 @@ impl Connection {
                 Outbound::Event { event, path, zxid } => {
                     encode_event(event, &path, zxid, &mut self.write_buf)
                 }
-                Outbound::Close | Outbound::Expired => close = true,
+                Outbound::Close | Outbound::Expired => {
+                    // Nothing queued after the close may reach the client: a read the apply task
+                    // answered after expiring this session must look unanswered, as in ZooKeeper.
+                    // Breaking drops the rest of the drained batch.
+                    close = true;
+                    break;
+                }
                 Outbound::Connected { .. } => {}
             }
             self.ctx.stats.packets_sent.fetch_add(1, Ordering::Relaxed);
