@@ -245,8 +245,9 @@ restart() { # target dir port
 }
 
 if [[ " $PARTS " == *" bigtree "* ]]; then
+    big_port() { if [ "$1" = ferrokeeper ]; then echo $((BASE_PORT + 31)); else echo $((BASE_PORT + 30)); fi; }
     for target in zookeeper ferrokeeper; do
-        port=$((BASE_PORT + 30)) && [ "$target" = ferrokeeper ] && port=$((BASE_PORT + 31))
+        port=$(big_port "$target")
         start_servers "$target" 1 "$port"
         pid=${started_pids[0]}
         echo "[bigtree] $target: populating $BIG_ZNODES znodes of 100 B" >&2
@@ -254,11 +255,19 @@ if [[ " $PARTS " == *" bigtree "* ]]; then
         sleep 2
         fact bigtree "resident memory with $BIG_ZNODES znodes of 100 B (MiB)" "$target" $(( $(rss_kib "$pid") / 1024 ))
         stop_servers "$pid"
-        restart "$target" "$work/$target-1/1" "$port"
-        fact bigtree "restart until a znode reads back, $BIG_ZNODES znodes (s)" "$target" "$restart_took"
-        stop_servers "$restarted"
-        rm -rf "$work/$target-1"
     done
+    # Restarts alternate between the two servers, each on the tree it was stopped with; `sync`
+    # first, so neither pays for the other's (or its own earlier) writes still being flushed.
+    for run in $(seq 1 "$RUNS"); do
+        for target in zookeeper ferrokeeper; do
+            sync
+            echo "[bigtree $run/$RUNS] $target: restart" >&2
+            restart "$target" "$work/$target-1/1" "$(big_port "$target")"
+            fact bigtree "restart until a znode reads back, $BIG_ZNODES znodes (s)" "$target" "$restart_took"
+            stop_servers "$restarted"
+        done
+    done
+    rm -rf "$work/zookeeper-1" "$work/ferrokeeper-1"
 fi
 
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, kernel $(uname -r)"

@@ -121,7 +121,7 @@ fn load(
     let (storage, state) = RaftStorage::open(&options.dir, env, config.log_layout())?;
     let tree = match state {
         Some(input) => crate::read_ahead::with_read_ahead(input, |input| {
-            crate::snapshots::read_tree(input, tree_config.clone())
+            crate::snapshots::read_whole_tree(input, tree_config.clone())
         })
         .map_err(|source| crate::snapshots::LoadError::Content {
             path: options.dir.join("snapshots"),

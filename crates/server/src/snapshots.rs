@@ -55,7 +55,7 @@ pub fn load_latest(
     };
     let reader = store.reader(&latest).map_err(store_error)?;
     let tree = crate::read_ahead::with_read_ahead(ChunkReader(reader), |input| {
-        read_tree(input, tree_config)
+        read_whole_tree(input, tree_config)
     })
     .map_err(content_error)?;
     tracing::info!(
@@ -69,10 +69,20 @@ pub fn load_latest(
 /// Reads a tree written by `write_snapshot` from `input` and checks nothing follows it; reading
 /// to the end is what verifies a snapshot file's checksum.
 pub fn read_tree(input: &mut dyn Read, tree_config: TreeConfig) -> Result<DataTree, SnapshotError> {
-    let mut buffered = io::BufReader::with_capacity(256 * 1024, input);
-    let tree = read_snapshot(&mut buffered, tree_config)?;
+    read_whole_tree(
+        &mut io::BufReader::with_capacity(256 * 1024, input),
+        tree_config,
+    )
+}
+
+/// [`read_tree`] for a reader that serves small reads cheaply itself.
+pub fn read_whole_tree(
+    input: &mut impl Read,
+    tree_config: TreeConfig,
+) -> Result<DataTree, SnapshotError> {
+    let tree = read_snapshot(input, tree_config)?;
     let mut rest = [0u8; 1];
-    if buffered.read(&mut rest)? != 0 {
+    if input.read(&mut rest)? != 0 {
         return Err(SnapshotError::BadLength {
             field: "trailing bytes",
             length: 1,
