@@ -56,6 +56,16 @@ def fact_lines(part):
             p50 = med(part, "single client set", target, "p50_ms")
             if p50 is not None:
                 lines.append(f"- single-client set p50 / fdatasync p50, {label}: {p50 / fsync:.2f}×")
+    trip = sorted(n["value"] for n in notes if n["part"] == part and n["target"] == "round-trip")
+    if trip:
+        floor = statistics.median(trip)
+        lines.append(f"- one 1 KiB request over loopback TCP to a thread that appends it, calls fdatasync and "
+                     f"answers (`ferrokeeper bench round-trip`, no server), p50: {floor:.3f} ms (median of "
+                     f"{len(trip)} probes)")
+        for target, label in (("zookeeper", "ZooKeeper"), ("ferrokeeper", "Ferrokeeper")):
+            p50 = med(part, "single client set", target, "p50_ms")
+            if p50 is not None:
+                lines.append(f"- single-client set p50 / durable round-trip floor p50, {label}: {p50 / floor:.2f}×")
     loopback = sorted(n["value"] for n in notes if n["part"] == part and n["target"] == "loopback")
     if loopback:
         floor = statistics.median(loopback)
@@ -67,7 +77,7 @@ def fact_lines(part):
             if p50 is not None:
                 lines.append(f"- watch fan-out p50 / loopback fan-out floor p50, {label}: {p50 / floor:.2f}×")
     for what in dict.fromkeys(n["what"] for n in notes
-                              if n["part"] == part and n["target"] not in ("disk", "loopback")):
+                              if n["part"] == part and n["target"] not in ("disk", "loopback", "round-trip")):
         taken = {}
         for n in notes:
             if n["part"] == part and n["what"] == what:

@@ -16,7 +16,7 @@ mod stats;
 mod workload;
 
 pub use cpu::process_cpu_time;
-pub use disk::fdatasync_latency;
+pub use disk::{durable_round_trip, fdatasync_latency};
 pub use loopback::fanout_floor;
 pub use report::Report;
 pub use stats::{Percentiles, Samples};

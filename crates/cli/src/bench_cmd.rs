@@ -85,6 +85,20 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1024)]
         size: usize,
     },
+    /// Measure the floor under a durable server's single-client write latency (no server
+    /// involved): a request over loopback TCP to a thread that appends it, calls fdatasync and
+    /// answers, with nothing else in between.
+    RoundTrip {
+        /// A directory on the file system to measure (where the server keeps its log).
+        #[arg(long, default_value = ".")]
+        dir: std::path::PathBuf,
+        /// Requests to time.
+        #[arg(long, default_value_t = 500)]
+        count: usize,
+        /// Bytes per request.
+        #[arg(long, default_value_t = 1024)]
+        size: usize,
+    },
     /// Measure this machine's floor under watch fan-out (no server involved): one small frame
     /// written to each of N loopback TCP connections until every receiving task has read it.
     Fanout {
@@ -131,20 +145,22 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     if let Some(BenchCommand::Fsync { dir, count, size }) = &args.command {
         let p = bench::fdatasync_latency(dir, (*count).max(1), *size)
             .map_err(|e| format!("cannot measure fdatasync in {}: {e}", dir.display()))?;
-        if !args.json {
-            println!(
-                "append {size} B + fdatasync in {}: p50 {:.3} ms  p90 {:.3}  p99 {:.3}  max {:.3}",
-                dir.display(),
-                p.p50,
-                p.p90,
-                p.p99,
-                p.max
-            );
-        }
-        println!(
-            "{{\"workload\":\"fdatasync\",\"value_size\":{size},\"operations\":{count},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
-            p.p50, p.p90, p.p99, p.max
+        let what = format!("append {size} B + fdatasync in {}", dir.display());
+        print_probe(args.json, &what, "fdatasync", size, count, &p);
+        return Ok(());
+    }
+    if let Some(BenchCommand::RoundTrip { dir, count, size }) = &args.command {
+        let p = bench::durable_round_trip(dir, (*count).max(1), *size).map_err(|e| {
+            format!(
+                "cannot measure a durable round trip in {}: {e}",
+                dir.display()
+            )
+        })?;
+        let what = format!(
+            "{size} B over loopback, appended + fdatasync in {}, answered",
+            dir.display()
         );
+        print_probe(args.json, &what, "durable-round-trip", size, count, &p);
         return Ok(());
     }
     if let Some(BenchCommand::Fanout {
@@ -160,16 +176,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 (*size).max(1),
             ))
             .map_err(|e| format!("cannot measure loopback fan-out: {e}"))?;
-        if !args.json {
-            println!(
-                "{size} B to each of {connections} loopback connections: p50 {:.3} ms  p90 {:.3}  p99 {:.3}  max {:.3}",
-                p.p50, p.p90, p.p99, p.max
-            );
-        }
-        println!(
-            "{{\"workload\":\"loopback-fanout\",\"connections\":{connections},\"value_size\":{size},\"operations\":{rounds},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
-            p.p50, p.p90, p.p99, p.max
-        );
+        let what = format!("{size} B to each of {connections} loopback connections");
+        print_probe(args.json, &what, "loopback-fanout", size, rounds, &p);
         return Ok(());
     }
     if let Some(BenchCommand::Populate { count, size }) = args.command {
@@ -223,4 +231,25 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     }
     println!("{}", report.json());
     Ok(())
+}
+
+/// Prints a machine probe's latencies: a human line (unless `json`), then the JSON line.
+fn print_probe(
+    json: bool,
+    what: &str,
+    workload: &str,
+    size: &usize,
+    operations: &usize,
+    p: &bench::Percentiles,
+) {
+    if !json {
+        println!(
+            "{what}: p50 {:.3} ms  p90 {:.3}  p99 {:.3}  max {:.3}",
+            p.p50, p.p90, p.p99, p.max
+        );
+    }
+    println!(
+        "{{\"workload\":\"{workload}\",\"value_size\":{size},\"operations\":{operations},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
+        p.p50, p.p90, p.p99, p.max
+    );
 }
