@@ -47,37 +47,30 @@ def table(part):
 
 def fact_lines(part):
     lines = []
-    disk = sorted(n["value"] for n in notes if n["part"] == part and n["target"] == "disk")
-    if disk:
-        fsync = statistics.median(disk)
-        lines.append(f"- one 1 KiB append + fdatasync on this disk (`ferrokeeper bench fsync`), p50: {fsync:.3f} ms "
-                     f"(median of {len(disk)} probes)")
+    # Machine floors (no server involved) and each server's ratio to them.
+    floors = (
+        ("disk", "one 1 KiB append + fdatasync on this disk (`ferrokeeper bench fsync`)", 3,
+         "single client set", "fdatasync p50"),
+        ("round-trip", "one 1 KiB request over loopback TCP to a thread that appends it, calls fdatasync and "
+         "answers (`ferrokeeper bench round-trip`, no server)", 3, "single client set",
+         "durable round-trip floor p50"),
+        ("loopback", "one 60 B frame written to each of 1000 loopback TCP connections until every receiving "
+         "task has read it (`ferrokeeper bench fanout`, no server)", 2, "watch fan-out 1000",
+         "loopback fan-out floor p50"),
+    )
+    for kind, probe, digits, workload, floor_name in floors:
+        probes = sorted(n["value"] for n in notes if n["part"] == part and n["target"] == kind)
+        if not probes:
+            continue
+        floor = statistics.median(probes)
+        lines.append(f"- {probe}, p50: {floor:.{digits}f} ms (median of {len(probes)} probes)")
         for target, label in (("zookeeper", "ZooKeeper"), ("ferrokeeper", "Ferrokeeper")):
-            p50 = med(part, "single client set", target, "p50_ms")
+            p50 = med(part, workload, target, "p50_ms")
             if p50 is not None:
-                lines.append(f"- single-client set p50 / fdatasync p50, {label}: {p50 / fsync:.2f}×")
-    trip = sorted(n["value"] for n in notes if n["part"] == part and n["target"] == "round-trip")
-    if trip:
-        floor = statistics.median(trip)
-        lines.append(f"- one 1 KiB request over loopback TCP to a thread that appends it, calls fdatasync and "
-                     f"answers (`ferrokeeper bench round-trip`, no server), p50: {floor:.3f} ms (median of "
-                     f"{len(trip)} probes)")
-        for target, label in (("zookeeper", "ZooKeeper"), ("ferrokeeper", "Ferrokeeper")):
-            p50 = med(part, "single client set", target, "p50_ms")
-            if p50 is not None:
-                lines.append(f"- single-client set p50 / durable round-trip floor p50, {label}: {p50 / floor:.2f}×")
-    loopback = sorted(n["value"] for n in notes if n["part"] == part and n["target"] == "loopback")
-    if loopback:
-        floor = statistics.median(loopback)
-        lines.append(f"- one 60 B frame written to each of 1000 loopback TCP connections until every receiving task "
-                     f"has read it (`ferrokeeper bench fanout`, no server), p50: {floor:.2f} ms (median of "
-                     f"{len(loopback)} probes)")
-        for target, label in (("zookeeper", "ZooKeeper"), ("ferrokeeper", "Ferrokeeper")):
-            p50 = med(part, "watch fan-out 1000", target, "p50_ms")
-            if p50 is not None:
-                lines.append(f"- watch fan-out p50 / loopback fan-out floor p50, {label}: {p50 / floor:.2f}×")
+                short = workload.replace("single client set", "single-client set")
+                lines.append(f"- {short} p50 / {floor_name}, {label}: {p50 / floor:.2f}×")
     for what in dict.fromkeys(n["what"] for n in notes
-                              if n["part"] == part and n["target"] not in ("disk", "loopback", "round-trip")):
+                              if n["part"] == part and n["target"] not in [f[0] for f in floors]):
         taken = {}
         for n in notes:
             if n["part"] == part and n["what"] == what:

@@ -74,31 +74,11 @@ enum BenchCommand {
     },
     /// Measure this disk's latency of one append plus fdatasync (no server involved): the floor
     /// under a durable server's single-client write latency.
-    Fsync {
-        /// A directory on the file system to measure (where the server keeps its log).
-        #[arg(long, default_value = ".")]
-        dir: std::path::PathBuf,
-        /// Appends to time.
-        #[arg(long, default_value_t = 500)]
-        count: usize,
-        /// Bytes per append.
-        #[arg(long, default_value_t = 1024)]
-        size: usize,
-    },
+    Fsync(DiskProbe),
     /// Measure the floor under a durable server's single-client write latency (no server
     /// involved): a request over loopback TCP to a thread that appends it, calls fdatasync and
     /// answers, with nothing else in between.
-    RoundTrip {
-        /// A directory on the file system to measure (where the server keeps its log).
-        #[arg(long, default_value = ".")]
-        dir: std::path::PathBuf,
-        /// Requests to time.
-        #[arg(long, default_value_t = 500)]
-        count: usize,
-        /// Bytes per request.
-        #[arg(long, default_value_t = 1024)]
-        size: usize,
-    },
+    RoundTrip(DiskProbe),
     /// Measure this machine's floor under watch fan-out (no server involved): one small frame
     /// written to each of N loopback TCP connections until every receiving task has read it.
     Fanout {
@@ -112,6 +92,20 @@ enum BenchCommand {
         #[arg(long, default_value_t = 60)]
         size: usize,
     },
+}
+
+/// Where and how often a disk probe writes.
+#[derive(Debug, clap::Args)]
+pub struct DiskProbe {
+    /// A directory on the file system to measure (where the server keeps its log).
+    #[arg(long, default_value = ".")]
+    dir: std::path::PathBuf,
+    /// Writes to time.
+    #[arg(long, default_value_t = 500)]
+    count: usize,
+    /// Bytes per write.
+    #[arg(long, default_value_t = 1024)]
+    size: usize,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -142,14 +136,14 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         println!("{:.3}", took.as_secs_f64());
         return Ok(());
     }
-    if let Some(BenchCommand::Fsync { dir, count, size }) = &args.command {
+    if let Some(BenchCommand::Fsync(DiskProbe { dir, count, size })) = &args.command {
         let p = bench::fdatasync_latency(dir, (*count).max(1), *size)
             .map_err(|e| format!("cannot measure fdatasync in {}: {e}", dir.display()))?;
         let what = format!("append {size} B + fdatasync in {}", dir.display());
         print_probe(args.json, &what, "fdatasync", size, count, &p);
         return Ok(());
     }
-    if let Some(BenchCommand::RoundTrip { dir, count, size }) = &args.command {
+    if let Some(BenchCommand::RoundTrip(DiskProbe { dir, count, size })) = &args.command {
         let p = bench::durable_round_trip(dir, (*count).max(1), *size).map_err(|e| {
             format!(
                 "cannot measure a durable round trip in {}: {e}",
