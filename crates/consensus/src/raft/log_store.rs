@@ -171,39 +171,70 @@ impl LogStore {
             .await?
     }
 
+    /// Entries `start..end` (fewer only where the log ends or was purged), never with a hole.
+    ///
+    /// The newest entries are in the cache, older ones on disk. Appends evict the oldest cached
+    /// entries (only ones already durable) at any time, including while this reads the disk, so
+    /// it reads the disk up to where the cache began and then looks again: whatever was evicted
+    /// meanwhile is read from the disk on the next turn.
     fn read(&self, start: u64, end: u64) -> io::Result<Vec<Entry>> {
-        if start >= end {
-            return Ok(Vec::new());
-        }
-        let cache = lock(&self.shared.cache);
-        let cached_from = cache.keys().next().copied().unwrap_or(u64::MAX);
-        let mut out = Vec::with_capacity((end - start).min(4096) as usize);
-        if start < cached_from {
-            drop(cache);
-            let disk_end = end.min(cached_from);
-            let wal = lock(&self.shared.wal);
-            let disk_end = disk_end.min(wal.next_index().map_or(start, |n| n.saturating_sub(1)));
-            if start < disk_end {
-                let records = wal
-                    .read_range(record_index(start), record_index(disk_end))
-                    .map_err(other)?;
-                for record in records {
-                    let entry = decode_entry(&record.payload)
-                        .map_err(|e| other(format!("log entry {}: {e}", record.index)))?;
-                    out.push(entry);
-                }
-            }
-            drop(wal);
-            let from = start.max(cached_from);
-            if from < end {
+        let mut out = Vec::with_capacity(end.saturating_sub(start).min(4096) as usize);
+        let mut next = start;
+        while next < end {
+            let cached_from = {
                 let cache = lock(&self.shared.cache);
-                out.extend(cache.range(from..end).map(|(_, e)| e.clone()));
+                let cached_from = cache.keys().next().copied().unwrap_or(u64::MAX);
+                if next >= cached_from {
+                    for (&index, entry) in cache.range(next..end) {
+                        if index != next {
+                            return Err(hole(next, index));
+                        }
+                        out.push(entry.clone());
+                        next += 1;
+                    }
+                    return Ok(out);
+                }
+                cached_from
+            };
+            let wal = lock(&self.shared.wal);
+            // Raft entry `i` is record `i + 1`, so the disk holds entries below `next_index - 1`.
+            let on_disk_end = wal.next_index().map_or(next, |n| n.saturating_sub(1));
+            let disk_end = end.min(cached_from).min(on_disk_end);
+            if next >= disk_end {
+                // The log ends here (nothing cached above it), or a hole.
+                return match cached_from {
+                    u64::MAX => Ok(out),
+                    _ => Err(hole(next, cached_from)),
+                };
             }
-        } else {
-            out.extend(cache.range(start..end).map(|(_, e)| e.clone()));
+            let records = wal
+                .read_range(record_index(next), record_index(disk_end))
+                .map_err(other)?;
+            drop(wal);
+            for record in records {
+                let entry = decode_entry(&record.payload)
+                    .map_err(|e| other(format!("log entry {}: {e}", record.index)))?;
+                let index = entry.index();
+                // Entries purged from the front of the range may be missing, nothing else.
+                if index != next && !(out.is_empty() && index > next) {
+                    return Err(hole(next, index));
+                }
+                next = index + 1;
+                out.push(entry);
+            }
+            if next < disk_end {
+                return Err(hole(next, disk_end));
+            }
         }
         Ok(out)
     }
+}
+
+/// Reading entries across a gap would hand Raft a log with a hole in it; it must fail instead.
+fn hole(missing: u64, found: u64) -> io::Error {
+    other(format!(
+        "the Raft log has no entry {missing} before entry {found}"
+    ))
 }
 
 fn bounds(range: &impl RangeBounds<u64>) -> (u64, u64) {
@@ -527,6 +558,51 @@ mod tests {
         let got = reopened.try_get_log_entries(14_990..15_002).await.unwrap();
         assert_eq!(indexes(&got), (14_990..15_002).collect::<Vec<_>>());
         assert_eq!(got.last().map(|e| e.log_id()), Some(log_id(3, 15_001)));
+    }
+
+    /// A leader replicates from its log while it appends: a read that spans the disk and the
+    /// cache must not lose the entries evicted from the cache while it read the disk.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_during_appends_return_no_holes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        let first = CACHE_ENTRIES as u64 + 2_000;
+        for chunk in (0..first).collect::<Vec<_>>().chunks(2_000) {
+            append(&mut store, chunk.iter().map(|&i| entry(1, i)).collect()).await;
+        }
+        let appended = Arc::new(AtomicU64::new(first));
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (mut store, appended, done) = (store.clone(), appended.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut reads = 0;
+                while !done.load(Ordering::Acquire) {
+                    let last = appended.load(Ordering::Acquire);
+                    // From below the cache's start to the newest entry.
+                    let from = last - CACHE_ENTRIES as u64 - 1_500;
+                    let got = indexes(&store.try_get_log_entries(from..last).await.unwrap());
+                    let first_wrong = (from..last).zip(&got).find(|(want, got)| want != *got);
+                    assert!(
+                        got.len() as u64 == last - from && first_wrong.is_none(),
+                        "read {from}..{last} after {reads} good reads: {} entries, first \
+                         wrong (expected, got) {first_wrong:?}",
+                        got.len()
+                    );
+                    reads += 1;
+                    tokio::task::yield_now().await;
+                }
+                reads
+            })
+        };
+        let mut next = first;
+        while next < first + 40_000 {
+            append(&mut store, (next..next + 50).map(|i| entry(1, i)).collect()).await;
+            next += 50;
+            appended.store(next, Ordering::Release);
+        }
+        done.store(true, Ordering::Release);
+        let reads = reader.await.unwrap();
+        assert!(reads > 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
