@@ -40,7 +40,14 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
             env!("CARGO_PKG_VERSION"),
             running.local_addr
         );
-        stop_requested().await?;
+        tokio::select! {
+            stop = stop_requested() => stop?,
+            () = running.consensus_failed() => {
+                tracing::error!("stopping: this server can no longer order writes (see the errors above)");
+                running.shutdown();
+                return Err("consensus stopped on an error; restart the server to recover".into());
+            }
+        }
         tracing::info!("shutting down");
         running.shutdown_gracefully(SHUTDOWN_SNAPSHOT_LIMIT).await;
         tracing::info!("stopped");

@@ -62,15 +62,29 @@ pub fn decode_record<P: LogPayload>(
 /// Runs the log thread until every proposer is gone or the store fails. A store failure stops
 /// the thread: a server that cannot write its log must not accept writes (callers then see
 /// [`crate::ConsensusError::Shutdown`]).
+/// What the log thread shares with the consensus handle that started it.
+pub(crate) struct LogThreadShared {
+    pub clock: Arc<dyn Clock>,
+    /// The zxid of the newest entry appended, for read barriers.
+    pub last_zxid: Arc<AtomicI64>,
+    /// Entries below this zxid may be dropped from the log.
+    pub compact_before: Arc<AtomicI64>,
+    pub max_batch: usize,
+}
+
 pub(crate) fn run_log_thread<P: LogPayload>(
     mut store: Box<dyn LogStore>,
     mut proposals: mpsc::UnboundedReceiver<Arc<P>>,
     committed: impl CommitSink<P>,
-    clock: Arc<dyn Clock>,
-    last_zxid: Arc<AtomicI64>,
-    compact_before: Arc<AtomicI64>,
-    max_batch: usize,
+    shared: LogThreadShared,
+    failed: impl FnOnce(),
 ) {
+    let LogThreadShared {
+        clock,
+        last_zxid,
+        compact_before,
+        max_batch,
+    } = shared;
     let mut compacted = 0;
     let mut next = last_zxid.load(Ordering::Acquire);
     let mut incoming = Vec::with_capacity(max_batch);
@@ -92,6 +106,7 @@ pub(crate) fn run_log_thread<P: LogPayload>(
         }
         if let Err(e) = store.append(&records).and_then(|()| store.sync()) {
             tracing::error!("cannot write the log, refusing further writes: {e}");
+            failed();
             return;
         }
         let batch: CommittedBatch<P> = incoming

@@ -101,6 +101,9 @@ pub struct Status {
     /// The member is recovering its damaged state from the ensemble: it is not serving, and
     /// must not offer read-only sessions either (its tree is incomplete).
     pub recovering: bool,
+    /// Consensus stopped for good: its log could not be written, or Raft stopped on a storage
+    /// error (the log says which). Such a member serves nothing until it restarts.
+    pub failed: bool,
 }
 
 impl Default for Status {
@@ -111,6 +114,7 @@ impl Default for Status {
             serving: false,
             epoch: 0,
             recovering: false,
+            failed: false,
         }
     }
 }
@@ -124,6 +128,7 @@ impl Status {
             serving: true,
             epoch: 0,
             recovering: false,
+            failed: false,
         }
     }
 }

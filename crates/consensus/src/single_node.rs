@@ -3,7 +3,7 @@
 //! Proposals are drained in batches, so a burst of writes from many connections crosses into the
 //! apply task as one message; the durable log of the ensemble work will fsync once per batch here.
 
-use crate::durable::{run_log_thread, LogPayload, LogStore};
+use crate::durable::{run_log_thread, LogPayload, LogStore, LogThreadShared};
 use crate::{Clock, CommitSink, Committed, CommittedBatch, Consensus, ConsensusError, Role};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -18,8 +18,9 @@ pub struct SingleNode<P> {
     last_proposed: Arc<AtomicI64>,
     /// Entries below this zxid may be dropped from the durable log.
     compact_before: Arc<AtomicI64>,
-    /// Always standalone; a sender kept so subscribers never see it closed.
-    status: tokio::sync::watch::Sender<crate::Status>,
+    /// Standalone; the durable log marks it failed if it cannot write. Kept here so
+    /// subscribers never see it closed.
+    status: Arc<tokio::sync::watch::Sender<crate::Status>>,
 }
 
 impl<P: Send + Sync + 'static> SingleNode<P> {
@@ -56,7 +57,7 @@ impl<P: Send + Sync + 'static> SingleNode<P> {
             proposals: tx,
             last_proposed,
             compact_before: Arc::new(AtomicI64::new(0)),
-            status: tokio::sync::watch::Sender::new(crate::Status::standalone()),
+            status: Arc::new(tokio::sync::watch::Sender::new(crate::Status::standalone())),
         }
     }
 }
@@ -75,16 +76,31 @@ impl<P: LogPayload> SingleNode<P> {
         let counter = Arc::clone(&last_proposed);
         let compact_before = Arc::new(AtomicI64::new(0));
         let compact = Arc::clone(&compact_before);
+        let status = Arc::new(tokio::sync::watch::Sender::new(crate::Status::standalone()));
+        let fail = Arc::clone(&status);
+        let failed = move || {
+            fail.send_modify(|s| {
+                s.serving = false;
+                s.epoch += 1;
+                s.failed = true;
+            })
+        };
         std::thread::Builder::new()
             .name("ferrokeeper-log".into())
             .spawn(move || {
-                run_log_thread(store, rx, committed, clock, counter, compact, MAX_BATCH)
+                let shared = LogThreadShared {
+                    clock,
+                    last_zxid: counter,
+                    compact_before: compact,
+                    max_batch: MAX_BATCH,
+                };
+                run_log_thread(store, rx, committed, shared, failed)
             })?;
         Ok(Self {
             proposals: tx,
             last_proposed,
             compact_before,
-            status: tokio::sync::watch::Sender::new(crate::Status::standalone()),
+            status,
         })
     }
 }
@@ -205,6 +221,41 @@ mod tests {
             .collect();
         assert_eq!(replayed.len(), 500);
         assert_eq!(replayed[0], (6, 0, 42));
+    }
+
+    /// A disk that refuses every sync.
+    struct FailingStore;
+
+    impl LogStore for FailingStore {
+        fn append(&mut self, _: &[(u64, Bytes)]) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn sync(&mut self) -> std::io::Result<()> {
+            Err(std::io::Error::other("no space left on device"))
+        }
+        fn compact(&mut self, _: u64) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_log_that_cannot_be_written_marks_consensus_failed_and_commits_nothing() {
+        let (tx, mut rx) = mpsc::unbounded_channel::<CommittedBatch<u32>>();
+        let log =
+            SingleNode::start_durable(0, Arc::new(FixedClock), tx, Box::new(FailingStore)).unwrap();
+        let mut status = log.status();
+        assert!(!status.borrow().failed && status.borrow().serving);
+        log.propose(Arc::new(1)).unwrap();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            status.wait_for(|s| s.failed),
+        )
+        .await
+        .expect("failure reported")
+        .unwrap();
+        assert!(!status.borrow().serving);
+        assert!(rx.recv().await.is_none(), "nothing committed");
+        assert!(log.propose(Arc::new(2)).is_err(), "the log thread is gone");
     }
 
     struct FixedClock;

@@ -76,6 +76,8 @@ pub struct RunningServer {
     /// The apply task first, then the rest (the listener last).
     tasks: Vec<tokio::task::JoinHandle<()>>,
     apply: mpsc::UnboundedSender<ApplyInput>,
+    /// The consensus layer's status, to notice when it stops for good.
+    status: tokio::sync::watch::Receiver<consensus::Status>,
     /// Held while the server runs so no second server opens the same data directory.
     _data_dir_lock: std::fs::File,
 }
@@ -86,6 +88,16 @@ impl RunningServer {
         for task in self.tasks {
             task.abort();
         }
+    }
+
+    /// Resolves once consensus has stopped for good (its log could not be written, or Raft
+    /// stopped on a storage error; the log says why). The server then serves nothing: like
+    /// ZooKeeper after a critical thread dies, the process should exit, so that whatever
+    /// supervises it restarts it and it recovers from disk and the ensemble.
+    pub async fn consensus_failed(&self) {
+        let mut status = self.status.clone();
+        // A closed channel means consensus is gone too.
+        let _ = status.wait_for(|s| s.failed).await;
     }
 
     /// Stops as [`RunningServer::shutdown`] does, but first stops accepting connections and
@@ -214,6 +226,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let mut tasks = vec![tokio::spawn(apply_task.run(apply_rx))];
     let now_ms = consensus::Clock::now_ms(&SystemClock);
     let apply_for_shutdown = apply_tx.clone();
+    let status = consensus.status();
     let ctx = Arc::new(ServerContext::new(
         apply_tx,
         consensus,
@@ -237,6 +250,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         local_addr,
         tasks,
         apply: apply_for_shutdown,
+        status,
         _data_dir_lock: data_dir_lock,
     })
 }

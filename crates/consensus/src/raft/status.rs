@@ -91,7 +91,7 @@ pub fn spawn_monitor<P: LogPayload>(
                 changed = metrics.changed() => if changed.is_err() { return },
                 _ = tick.tick() => {}
             }
-            let (state, leader, term, quorum_acked_ago) = {
+            let (state, leader, term, quorum_acked_ago, failed) = {
                 let m = metrics.borrow_watched();
                 (
                     m.state,
@@ -100,6 +100,8 @@ pub fn spawn_monitor<P: LogPayload>(
                     m.last_quorum_acked
                         .as_ref()
                         .map(|at| openraft::Instant::elapsed(&**at)),
+                    // Raft stopped on an error (a stop we asked for is `Fatal::Stopped`).
+                    matches!(&m.running_state, Err(e) if !matches!(e, openraft::error::Fatal::Stopped)),
                 )
             };
             let role = role_of(state);
@@ -112,7 +114,7 @@ pub fn spawn_monitor<P: LogPayload>(
             };
             // A recovering member's state is incomplete until it has caught up.
             let recovering = recovery.active();
-            let serving = serving && !recovering;
+            let serving = serving && !recovering && !failed;
             let leader = leader.filter(|_| serving);
             // A new term is a new election, even if the same member won it again: writes
             // forwarded or proposed in the old term may be gone, so the epoch moves.
@@ -124,6 +126,7 @@ pub fn spawn_monitor<P: LogPayload>(
                     && s.leader == leader
                     && s.serving == serving
                     && s.recovering == recovering
+                    && s.failed == failed
                 {
                     return false;
                 }
@@ -134,6 +137,7 @@ pub fn spawn_monitor<P: LogPayload>(
                 s.leader = leader;
                 s.serving = serving;
                 s.recovering = recovering;
+                s.failed = failed;
                 tracing::info!(
                     "member {my_id}: {} (leader {leader:?}, serving {serving})",
                     role.as_str()
