@@ -92,7 +92,17 @@ async fn expiry_removes_ephemerals_and_fires_watches(ctx: Ctx) {
     tokio::task::spawn_blocking({
         let ctx = ctx.clone();
         move || {
-            // The server dropped the expired session's connection.
+            // In an ensemble the watcher may be on another member than the doomed session, and
+            // the doomed session's member applies the expiry only when it catches up (ZooKeeper's
+            // followers too). Once a sync through that member shows the expiry applied there...
+            let mut checker = RawClient::connect(ctx.server.addr, 10_000).unwrap();
+            let sync = jute::proto::SyncRequest { path: dir.clone() };
+            assert_eq!(
+                checker.call_record(OpCode::Sync, &sync).unwrap().header.err,
+                0
+            );
+            assert_eq!(checker.exists(&eph, false).unwrap().header.err, -101);
+            // ...the member has dropped the expired session's connection: nothing is answered.
             doomed.set_read_timeout(Duration::from_secs(5)).unwrap();
             let after = doomed.exists("/", false);
             assert!(after.is_err(), "expired session still answered: {after:?}");
