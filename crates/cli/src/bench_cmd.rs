@@ -140,7 +140,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         let p = bench::fdatasync_latency(dir, (*count).max(1), *size)
             .map_err(|e| format!("cannot measure fdatasync in {}: {e}", dir.display()))?;
         let what = format!("append {size} B + fdatasync in {}", dir.display());
-        print_probe(args.json, &what, "fdatasync", size, count, &p);
+        print_probe(args.json, &what, "fdatasync", *size, *count, &p);
         return Ok(());
     }
     if let Some(BenchCommand::RoundTrip(DiskProbe { dir, count, size })) = &args.command {
@@ -154,7 +154,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             "{size} B over loopback, appended + fdatasync in {}, answered",
             dir.display()
         );
-        print_probe(args.json, &what, "durable-round-trip", size, count, &p);
+        print_probe(args.json, &what, "durable-round-trip", *size, *count, &p);
         return Ok(());
     }
     if let Some(BenchCommand::Fanout {
@@ -171,7 +171,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             ))
             .map_err(|e| format!("cannot measure loopback fan-out: {e}"))?;
         let what = format!("{size} B to each of {connections} loopback connections");
-        print_probe(args.json, &what, "loopback-fanout", size, rounds, &p);
+        print_probe(args.json, &what, "loopback-fanout", *size, *rounds, &p);
         return Ok(());
     }
     if let Some(BenchCommand::Populate { count, size }) = args.command {
@@ -232,8 +232,8 @@ fn print_probe(
     json: bool,
     what: &str,
     workload: &str,
-    size: &usize,
-    operations: &usize,
+    size: usize,
+    operations: usize,
     p: &bench::Percentiles,
 ) {
     if !json {

@@ -59,9 +59,6 @@ pub fn decode_record<P: LogPayload>(
     })
 }
 
-/// Runs the log thread until every proposer is gone or the store fails. A store failure stops
-/// the thread: a server that cannot write its log must not accept writes (callers then see
-/// [`crate::ConsensusError::Shutdown`]).
 /// What the log thread shares with the consensus handle that started it.
 pub(crate) struct LogThreadShared {
     pub clock: Arc<dyn Clock>,
@@ -72,6 +69,9 @@ pub(crate) struct LogThreadShared {
     pub max_batch: usize,
 }
 
+/// Runs the log thread until every proposer is gone or the store fails. A store failure stops
+/// the thread: a server that cannot write its log must not accept writes (callers then see
+/// [`crate::ConsensusError::Shutdown`]), and `failed` is called.
 pub(crate) fn run_log_thread<P: LogPayload>(
     mut store: Box<dyn LogStore>,
     mut proposals: mpsc::UnboundedReceiver<Arc<P>>,

@@ -255,10 +255,9 @@ impl ApplyTask {
         }
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
-            self.send(conn, Outbound::Close);
-            self.watches.drop_connection(conn);
+            self.close_connection(conn);
         }
-        self.conns.clear();
+        // Also entries whose connection was gone already (a session created after it dropped).
         self.session_conn.clear();
         self.release_syncs();
     }

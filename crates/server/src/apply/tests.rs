@@ -77,7 +77,6 @@ async fn an_expired_sessions_connection_gets_nothing_after_its_close() {
     // learning of it must go unanswered, and its watch must not outlive the session.
     apply.handle(commit(2, None, Txn::CloseSession));
     apply.handle(exists(2));
-    drop(apply.conns.remove(&CONN));
     let mut got = Vec::new();
     rx.recv_many(&mut got, 100).await;
     assert!(matches!(got[0], Outbound::Connected { .. }), "{got:?}");
