@@ -7,9 +7,10 @@ use consensus::Consensus;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
 use storage::{SnapshotReader, SnapshotStore, SnapshotWriter};
-use tree::snapshot::{read_snapshot, write_snapshot, SnapshotError};
+use tree::snapshot::{read_snapshot, write_snapshot, SnapshotError, SnapshotHead, SnapshotNode};
 use tree::{DataTree, TreeConfig};
 
 /// How many snapshots are kept (ZooKeeper's `autopurge.snapRetainCount` default).
@@ -69,18 +70,71 @@ pub fn load_latest(
 /// Reads a tree written by `write_snapshot` from `input` and checks nothing follows it; reading
 /// to the end is what verifies a snapshot file's checksum.
 pub fn read_tree(input: &mut dyn Read, tree_config: TreeConfig) -> Result<DataTree, SnapshotError> {
-    read_whole_tree(
-        &mut io::BufReader::with_capacity(256 * 1024, input),
-        tree_config,
-    )
+    let mut input = io::BufReader::with_capacity(256 * 1024, input);
+    let tree = read_snapshot(&mut input, tree_config)?;
+    expect_end(&mut input)?;
+    Ok(tree)
 }
 
-/// [`read_tree`] for a reader that serves small reads cheaply itself.
-pub fn read_whole_tree(
-    input: &mut impl Read,
+/// Znodes handed from the parsing thread to the building one per message.
+const BATCH: usize = 1024;
+/// Batches parsed ahead of the builder at most.
+const BATCHES_AHEAD: usize = 8;
+
+/// [`read_tree`] on two threads: a helper parses znodes (and allocates their paths and data)
+/// while the caller's thread links them into the tree. Loading a big snapshot is otherwise
+/// bound by one thread doing both.
+pub fn read_whole_tree<R: Read + Send>(
+    mut input: R,
     tree_config: TreeConfig,
 ) -> Result<DataTree, SnapshotError> {
-    let tree = read_snapshot(input, tree_config)?;
+    let head = SnapshotHead::read(&mut input)?;
+    let reader = head.node_reader();
+    let mut left = head.node_count();
+    let mut builder = head.into_builder(tree_config);
+    let (batches, parsed) = mpsc::sync_channel::<Vec<SnapshotNode>>(BATCHES_AHEAD);
+    // Emptied batches go back to the parser, so their memory is reused.
+    let (free, emptied) = mpsc::channel::<Vec<SnapshotNode>>();
+    std::thread::scope(|scope| {
+        let parser = scope.spawn(move || -> Result<(), SnapshotError> {
+            let mut path = Vec::new();
+            while left > 0 {
+                let mut batch = emptied
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                let count = left.min(BATCH as u64);
+                for _ in 0..count {
+                    batch.push(reader.read(&mut input, &mut path)?);
+                }
+                left -= count;
+                if batches.send(batch).is_err() {
+                    // The builder gave up; its error is the one reported.
+                    return Ok(());
+                }
+            }
+            expect_end(&mut input)
+        });
+        let mut built = Ok(());
+        for mut batch in parsed.iter() {
+            built = batch.drain(..).try_for_each(|node| builder.add(node));
+            if built.is_err() {
+                break;
+            }
+            // The parser may have finished; the batch is then simply dropped.
+            let _ = free.send(batch);
+        }
+        drop(parsed);
+        match parser.join() {
+            Ok(result) => result?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        built?;
+        builder.finish()
+    })
+}
+
+/// Checks that the stream has ended; for a snapshot file, that is when its checksum is verified.
+fn expect_end(input: &mut impl Read) -> Result<(), SnapshotError> {
     let mut rest = [0u8; 1];
     if input.read(&mut rest)? != 0 {
         return Err(SnapshotError::BadLength {
@@ -88,7 +142,7 @@ pub fn read_whole_tree(
             length: 1,
         });
     }
-    Ok(tree)
+    Ok(())
 }
 
 /// Takes snapshots in the background on behalf of the apply task.
@@ -246,5 +300,116 @@ struct ChunkReader(SnapshotReader);
 impl Read for ChunkReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.0.read_chunk(buf).map_err(io::Error::other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use jute::Acl;
+    use tree::{PersistedStat, SessionEntry, TreeBuilder};
+
+    /// More children than the parser may run ahead of the builder, so both back-pressure and
+    /// early stops are exercised.
+    const CHILDREN: usize = 3 * BATCH * BATCHES_AHEAD;
+
+    fn snapshot_bytes() -> Vec<u8> {
+        let mut b = TreeBuilder::new(TreeConfig::default());
+        let stat = |zxid: i64| PersistedStat {
+            czxid: zxid,
+            mzxid: zxid,
+            pzxid: zxid,
+            ..PersistedStat::default()
+        };
+        b.add_session(
+            7,
+            SessionEntry {
+                timeout_ms: 4000,
+                passwd: Bytes::from_static(b"secret"),
+                owner: 2,
+            },
+        );
+        b.add_node("/", Some(Bytes::new()), Acl::open_unsafe(), stat(0))
+            .unwrap();
+        b.add_node("/a", None, Acl::open_unsafe(), stat(1)).unwrap();
+        for i in 0..CHILDREN {
+            let data = Bytes::from(format!("value {i}"));
+            b.add_node(
+                &format!("/a/n{i:06}"),
+                Some(data),
+                Acl::read_unsafe(),
+                stat(2),
+            )
+            .unwrap();
+        }
+        let ephemeral = PersistedStat {
+            ephemeral_owner: 7,
+            ..stat(3)
+        };
+        b.add_node("/b", Some(Bytes::new()), Acl::open_unsafe(), ephemeral)
+            .unwrap();
+        let tree = b.finish(3).unwrap();
+        let mut bytes = Vec::new();
+        write_snapshot(&tree, &mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn two_threads_build_the_tree_one_thread_builds() {
+        let bytes = snapshot_bytes();
+        let serial = read_tree(&mut bytes.as_slice(), TreeConfig::default()).unwrap();
+        let parallel = read_whole_tree(bytes.as_slice(), TreeConfig::default()).unwrap();
+        let mut again = Vec::new();
+        write_snapshot(&parallel, &mut again).unwrap();
+        assert!(
+            again == bytes,
+            "the tree read on two threads writes back differently"
+        );
+        assert_eq!(parallel.node_count(), serial.node_count());
+        assert_eq!(parallel.node_count(), CHILDREN + 3);
+        assert_eq!(parallel.sessions().count(), 1);
+    }
+
+    #[test]
+    fn a_stream_cut_short_or_running_on_is_refused() {
+        let bytes = snapshot_bytes();
+        let cut = read_whole_tree(&bytes[..bytes.len() - 10], TreeConfig::default());
+        assert!(
+            matches!(&cut, Err(SnapshotError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof),
+            "{cut:?}"
+        );
+        let mut longer = bytes.clone();
+        longer.push(0);
+        let long = read_whole_tree(longer.as_slice(), TreeConfig::default());
+        assert!(
+            matches!(
+                long,
+                Err(SnapshotError::BadLength {
+                    field: "trailing bytes",
+                    ..
+                })
+            ),
+            "{long:?}"
+        );
+    }
+
+    #[test]
+    fn a_builder_error_early_stops_the_parser_and_is_reported() {
+        let mut bytes = snapshot_bytes();
+        // Rename `/a` to `/c`: its thousands of children then arrive without their parent.
+        let at = bytes
+            .windows(6)
+            .position(|w| w == b"\0\0\0\x02/a")
+            .expect("the path /a");
+        bytes[at + 5] = b'c';
+        let result = read_whole_tree(bytes.as_slice(), TreeConfig::default());
+        assert!(
+            matches!(
+                &result,
+                Err(SnapshotError::Restore(tree::RestoreError::MissingParent(p))) if p == "/a/n000000"
+            ),
+            "{result:?}"
+        );
     }
 }

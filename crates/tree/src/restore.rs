@@ -33,6 +33,40 @@ pub enum RestoreError {
     MissingRoot,
 }
 
+/// A node checked and allocated apart from any builder: the part of adding a node that needs no
+/// knowledge of the others, so it can run on another thread.
+#[derive(Debug)]
+pub(crate) struct PreparedNode {
+    path: Arc<str>,
+    /// Where the parent's path ends in `path` (0 for `/`) and the node's name; `None` for `/`.
+    parent: Option<(usize, ChildName)>,
+    node: Arc<Node>,
+}
+
+impl PreparedNode {
+    /// Checks that `path` is absolute and splits off its name.
+    pub(crate) fn new(
+        path: Arc<str>,
+        data: Option<Bytes>,
+        acl: AclList,
+        stat: PersistedStat,
+    ) -> Result<PreparedNode, RestoreError> {
+        if !path.starts_with('/') || (&*path != ROOT && path.ends_with('/')) {
+            return Err(RestoreError::InvalidPath(path.to_string()));
+        }
+        // The parent's path ends at the name's slash.
+        let parent =
+            parent_of(&path).map(|(_, name)| (path.len() - name.len() - 1, ChildName::new(name)));
+        let node = Arc::new(Node {
+            data,
+            acl,
+            stat,
+            children: Children::default(),
+        });
+        Ok(PreparedNode { path, parent, node })
+    }
+}
+
 /// Builds a tree node by node, parents first. Nodes that arrive in path order (as
 /// [`DataTree::iter_nodes`] yields them and snapshots list them) are built into the path map in one
 /// pass at the end; any other parents-first order works too, at the cost of an index and a sort.
@@ -84,24 +118,31 @@ impl TreeBuilder {
         stat: PersistedStat,
     ) -> Result<(), RestoreError> {
         let acl = self.intern(acl);
-        self.add_node_shared(path, data, acl, stat)
+        self.add_node_shared(Arc::from(path), data, acl, stat)
     }
 
     /// [`TreeBuilder::add_node`] with an ACL list the caller already shares among nodes (a
     /// snapshot numbers its distinct lists), so nothing is compared or copied per node.
     pub fn add_node_shared(
         &mut self,
-        path: &str,
+        path: Arc<str>,
         data: Option<Bytes>,
         acl: Arc<Vec<Acl>>,
         stat: PersistedStat,
     ) -> Result<(), RestoreError> {
-        if !path.starts_with('/') || (path != ROOT && path.ends_with('/')) {
-            return Err(RestoreError::InvalidPath(path.to_string()));
-        }
-        self.check_new(path)?;
-        let path: Arc<str> = Arc::from(path);
-        if let Some((parent, name)) = parent_of(&path) {
+        self.add_prepared(PreparedNode::new(path, data, acl, stat)?)
+    }
+
+    /// Adds a node made ready by [`PreparedNode::new`], possibly on another thread.
+    pub(crate) fn add_prepared(&mut self, prepared: PreparedNode) -> Result<(), RestoreError> {
+        let PreparedNode { path, parent, node } = prepared;
+        self.check_new(&path)?;
+        if let Some((parent_end, name)) = parent {
+            let parent = if parent_end == 0 {
+                ROOT
+            } else {
+                &path[..parent_end]
+            };
             let same_parent = self
                 .open
                 .as_ref()
@@ -114,15 +155,9 @@ impl TreeBuilder {
                 self.open = Some((at, Vec::new()));
             }
             if let Some((_, arrived)) = self.open.as_mut() {
-                arrived.push(ChildName::new(name));
+                arrived.push(name);
             }
         }
-        let node = Node {
-            data,
-            acl,
-            stat,
-            children: Children::default(),
-        };
         match node.kind() {
             NodeKind::Container => {
                 self.tree.containers.insert(path.clone());
@@ -139,7 +174,7 @@ impl TreeBuilder {
         if let Some(index) = self.index.as_mut() {
             index.insert(path.clone(), self.nodes.len());
         }
-        self.nodes.push((path, Arc::new(node)));
+        self.nodes.push((path, node));
         Ok(())
     }
 

@@ -6,8 +6,9 @@
 //! cache), then every znode in path order, so a parent always precedes its children.
 
 use crate::config::TreeConfig;
+use crate::node::AclList;
 use crate::node::PersistedStat;
-use crate::restore::{RestoreError, TreeBuilder};
+use crate::restore::{PreparedNode, RestoreError, TreeBuilder};
 use crate::tree::DataTree;
 use crate::txn::SessionEntry;
 use bytes::Bytes;
@@ -118,55 +119,128 @@ pub fn write_snapshot(tree: &DataTree, out: &mut impl Write) -> io::Result<()> {
 
 /// Reads a snapshot stream back into a tree with `config`.
 pub fn read_snapshot(input: &mut impl Read, config: TreeConfig) -> Result<DataTree, SnapshotError> {
-    let mut magic = [0u8; 8];
-    input.read_exact(&mut magic)?;
-    let version = magic[7];
-    if magic[..7] != MAGIC_PREFIX[..] || !(VERSION_NO_NULL_DATA..=VERSION).contains(&version) {
-        return Err(SnapshotError::BadMagic);
+    let head = SnapshotHead::read(input)?;
+    let mut path = Vec::new();
+    let nodes = head.node_reader();
+    let mut builder = head.into_builder(config);
+    for _ in 0..builder.expected {
+        builder.add(nodes.read(input, &mut path)?)?;
     }
-    let null_data_marked = version > VERSION_NO_NULL_DATA;
-    let session_owners = version > VERSION_NO_SESSION_OWNER;
-    let last_zxid = read_i64(input)?;
-    let mut builder = TreeBuilder::new(config);
-    let sessions = read_u64(input)?;
-    for _ in 0..sessions {
-        let id = read_i64(input)?;
-        let timeout_ms = read_i32(input)?;
-        let passwd = Bytes::from(read_bytes(input, "passwd", 1024)?);
-        let owner = if session_owners { read_u64(input)? } else { 0 };
-        builder.add_session(
-            id,
-            SessionEntry {
-                timeout_ms,
-                passwd,
-                owner,
-            },
-        );
-    }
-    let acl_count = read_u64(input)?;
-    let mut acls: Vec<Arc<Vec<Acl>>> = Vec::new();
-    for _ in 0..acl_count {
-        let entries = read_u32(input)? as usize;
-        if entries > MAX_ACL_ENTRIES {
-            return Err(SnapshotError::BadLength {
-                field: "acl",
-                length: entries as u64,
-            });
+    builder.finish()
+}
+
+/// What a snapshot stream holds before its znodes: read first, it says how to read the rest.
+#[derive(Debug)]
+pub struct SnapshotHead {
+    last_zxid: i64,
+    null_data_marked: bool,
+    sessions: Vec<(i64, SessionEntry)>,
+    acls: Vec<Arc<Vec<Acl>>>,
+    node_count: u64,
+}
+
+impl SnapshotHead {
+    /// Reads the header, the session table and the ACL table.
+    pub fn read(input: &mut impl Read) -> Result<SnapshotHead, SnapshotError> {
+        let mut magic = [0u8; 8];
+        input.read_exact(&mut magic)?;
+        let version = magic[7];
+        if magic[..7] != MAGIC_PREFIX[..] || !(VERSION_NO_NULL_DATA..=VERSION).contains(&version) {
+            return Err(SnapshotError::BadMagic);
         }
-        let mut acl = Vec::with_capacity(entries);
-        for _ in 0..entries {
-            let perms = read_i32(input)?;
-            let scheme = read_string(input)?;
-            let id = read_string(input)?;
-            acl.push(Acl::new(perms, Id::new(scheme, id)));
+        let session_owners = version > VERSION_NO_SESSION_OWNER;
+        let last_zxid = read_i64(input)?;
+        let session_count = read_u64(input)?;
+        let mut sessions = Vec::new();
+        for _ in 0..session_count {
+            let id = read_i64(input)?;
+            let timeout_ms = read_i32(input)?;
+            let passwd = Bytes::from(read_bytes(input, "passwd", 1024)?);
+            let owner = if session_owners { read_u64(input)? } else { 0 };
+            sessions.push((
+                id,
+                SessionEntry {
+                    timeout_ms,
+                    passwd,
+                    owner,
+                },
+            ));
         }
-        acls.push(Arc::new(acl));
+        let acl_count = read_u64(input)?;
+        let mut acls: Vec<Arc<Vec<Acl>>> = Vec::new();
+        for _ in 0..acl_count {
+            let entries = read_u32(input)? as usize;
+            if entries > MAX_ACL_ENTRIES {
+                return Err(SnapshotError::BadLength {
+                    field: "acl",
+                    length: entries as u64,
+                });
+            }
+            let mut acl = Vec::with_capacity(entries);
+            for _ in 0..entries {
+                let perms = read_i32(input)?;
+                let scheme = read_string(input)?;
+                let id = read_string(input)?;
+                acl.push(Acl::new(perms, Id::new(scheme, id)));
+            }
+            acls.push(Arc::new(acl));
+        }
+        let node_count = read_u64(input)?;
+        Ok(SnapshotHead {
+            last_zxid,
+            null_data_marked: version > VERSION_NO_NULL_DATA,
+            sessions,
+            acls,
+            node_count,
+        })
     }
-    let nodes = read_u64(input)?;
-    builder.reserve(nodes.min(MAX_RESERVED_NODES) as usize);
-    // One buffer for every path: the builder copies each into its own shared allocation.
-    let mut path_bytes = Vec::new();
-    for _ in 0..nodes {
+
+    /// How many znodes follow the head.
+    pub fn node_count(&self) -> u64 {
+        self.node_count
+    }
+
+    /// Reads the znodes that follow; it can run on another thread than the builder.
+    pub fn node_reader(&self) -> NodeReader {
+        NodeReader {
+            null_data_marked: self.null_data_marked,
+            acls: self.acls.clone(),
+        }
+    }
+
+    /// A builder for the tree, given the znodes in stream order.
+    pub fn into_builder(self, config: TreeConfig) -> SnapshotBuilder {
+        let mut builder = TreeBuilder::new(config);
+        for (id, entry) in self.sessions {
+            builder.add_session(id, entry);
+        }
+        builder.reserve(self.node_count.min(MAX_RESERVED_NODES) as usize);
+        SnapshotBuilder {
+            builder,
+            last_zxid: self.last_zxid,
+            expected: self.node_count,
+        }
+    }
+}
+
+/// One znode of a snapshot: parsed and allocated, not yet part of a tree.
+#[derive(Debug)]
+pub struct SnapshotNode(PreparedNode);
+
+/// Parses the znodes of a snapshot stream, one at a time.
+#[derive(Debug, Clone)]
+pub struct NodeReader {
+    null_data_marked: bool,
+    acls: Vec<AclList>,
+}
+
+impl NodeReader {
+    /// Reads the next znode; `path` is scratch space reused from call to call.
+    pub fn read(
+        &self,
+        input: &mut impl Read,
+        path: &mut Vec<u8>,
+    ) -> Result<SnapshotNode, SnapshotError> {
         let length = read_u32(input)? as usize;
         if length > MAX_PATH_BYTES {
             return Err(SnapshotError::BadLength {
@@ -174,29 +248,56 @@ pub fn read_snapshot(input: &mut impl Read, config: TreeConfig) -> Result<DataTr
                 length: length as u64,
             });
         }
-        path_bytes.resize(length, 0);
-        input.read_exact(&mut path_bytes)?;
-        let path = std::str::from_utf8(&path_bytes).map_err(|_| SnapshotError::Utf8)?;
-        let data = read_data(input, null_data_marked)?;
-        let index = read_u32(input)?;
-        let acl = acls
-            .get(index as usize)
+        path.resize(length, 0);
+        input.read_exact(path)?;
+        let path = std::str::from_utf8(path).map_err(|_| SnapshotError::Utf8)?;
+        let path = Arc::from(path);
+        let data = read_data(input, self.null_data_marked)?;
+        // One read for the ACL index and the fixed-size stat that follows it.
+        let fixed: [u8; 4 + 4 * 8 + 3 * 4 + 2 * 8] = read_array(input)?;
+        let bytes_at = |at: usize| fixed[at..at + 8].try_into().unwrap_or_default();
+        let i64_at = |at: usize| i64::from_be_bytes(bytes_at(at));
+        let u32_at = |at: usize| fixed[at..at + 4].try_into().unwrap_or_default();
+        let i32_at = |at: usize| i32::from_be_bytes(u32_at(at));
+        let acl = u32::from_be_bytes(u32_at(0));
+        let acl = self
+            .acls
+            .get(acl as usize)
             .cloned()
-            .ok_or(SnapshotError::UnknownAcl(index))?;
+            .ok_or(SnapshotError::UnknownAcl(acl))?;
         let stat = PersistedStat {
-            czxid: read_i64(input)?,
-            mzxid: read_i64(input)?,
-            ctime: read_i64(input)?,
-            mtime: read_i64(input)?,
-            version: read_i32(input)?,
-            cversion: read_i32(input)?,
-            aversion: read_i32(input)?,
-            ephemeral_owner: read_i64(input)?,
-            pzxid: read_i64(input)?,
+            czxid: i64_at(4),
+            mzxid: i64_at(12),
+            ctime: i64_at(20),
+            mtime: i64_at(28),
+            version: i32_at(36),
+            cversion: i32_at(40),
+            aversion: i32_at(44),
+            ephemeral_owner: i64_at(48),
+            pzxid: i64_at(56),
         };
-        builder.add_node_shared(path, data, acl, stat)?;
+        Ok(SnapshotNode(PreparedNode::new(path, data, acl, stat)?))
     }
-    Ok(builder.finish(last_zxid)?)
+}
+
+/// Builds the tree from a snapshot's znodes in stream order.
+#[derive(Debug)]
+pub struct SnapshotBuilder {
+    builder: TreeBuilder,
+    last_zxid: i64,
+    expected: u64,
+}
+
+impl SnapshotBuilder {
+    /// Adds the next znode.
+    pub fn add(&mut self, node: SnapshotNode) -> Result<(), SnapshotError> {
+        Ok(self.builder.add_prepared(node.0)?)
+    }
+
+    /// The tree, once every znode was added.
+    pub fn finish(self) -> Result<DataTree, SnapshotError> {
+        Ok(self.builder.finish(self.last_zxid)?)
+    }
 }
 
 fn write_bytes(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
