@@ -13,6 +13,17 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Opts the process out of transparent huge pages, which mimalloc asks for. On this VM a start
+/// that loads a 1M-znode snapshot right after another process freed a few GiB took 0.5–1.05 s
+/// with huge pages and 0.35 s without (see docs/ARCHITECTURE.md).
+fn refuse_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "ferrokeeper",
@@ -39,6 +50,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    refuse_huge_pages();
     let cli = Cli::parse();
     // The shell's and the benchmark's output is for users and scripts: only warnings may
     // interleave with it.

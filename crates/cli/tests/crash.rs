@@ -1,23 +1,44 @@
-//! Crash durability: `kill -9` a standalone Ferrokeeper while a client writes, restart it on the
-//! same data directory, and every write that was acknowledged must be there. Rounds accumulate on
-//! one data directory, so later rounds also replay earlier rounds' logs. `FK_CRASH_ROUNDS` sets the
-//! number of rounds (default 5).
+//! Crash durability: `kill -9` a single Ferrokeeper server while a client writes, restart it on
+//! the same data directory, and every write that was acknowledged must be there. Rounds accumulate
+//! on one data directory, so later rounds also replay earlier rounds' logs. `FK_CRASH_ROUNDS` sets
+//! the number of rounds (default 5). Both single-server paths are crashed: standalone (its own
+//! group-commit log) and an ensemble of one (`standaloneEnabled=false`, ordered through Raft).
 
 mod common;
 
 use std::time::Duration;
-use testkit::Target;
+use testkit::{Target, TestEnsemble, TestServer};
+
+/// A small snapCount so crashes also land during and after snapshots.
+fn config() -> testkit::ServerConfig {
+    let mut config = testkit::ServerConfig::default();
+    config.extra.push(("snapCount".into(), "300".into()));
+    config.with_binary(common::fk_bin())
+}
 
 #[test]
 fn acknowledged_writes_survive_kill_9() {
+    let mut server = common::own_server(Target::Ferrokeeper, config());
+    crash_rounds(&mut server);
+}
+
+#[test]
+fn an_ensemble_of_one_keeps_acknowledged_writes_through_kill_9() {
+    let mut ensemble = TestEnsemble::start(Target::Ferrokeeper, 1, &config())
+        .unwrap_or_else(|e| panic!("cannot start an ensemble of one: {e}"));
+    assert_eq!(
+        ensemble.mode(0).as_deref(),
+        Some("leader"),
+        "an ensemble of one runs as a quorum peer, not standalone"
+    );
+    crash_rounds(&mut ensemble.members[0]);
+}
+
+fn crash_rounds(server: &mut TestServer) {
     let rounds: usize = std::env::var("FK_CRASH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    // A small snapCount so crashes also land during and after snapshots.
-    let mut config = testkit::ServerConfig::default();
-    config.extra.push(("snapCount".into(), "300".into()));
-    let mut server = common::own_server(Target::Ferrokeeper, config);
     let mut acknowledged: Vec<String> = Vec::new();
     for round in 0..rounds {
         let (writer, acked) =
@@ -41,7 +62,7 @@ fn acknowledged_writes_survive_kill_9() {
             .restart()
             .unwrap_or_else(|e| panic!("round {round}: restart after kill -9 failed: {e}"));
         common::writes::assert_all_present(
-            &server,
+            server,
             &acknowledged,
             &format!("after kill -9 in round {round}"),
         );

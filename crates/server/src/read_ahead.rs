@@ -2,7 +2,7 @@
 //! decompression and checksumming on one side and building the tree on the other; on two cores
 //! the two overlap instead of taking turns.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::sync::mpsc;
 
 /// Bytes the helper reads per chunk.
@@ -107,6 +107,21 @@ impl Read for ReadAhead {
             }
         }
         Ok(())
+    }
+}
+
+impl BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.at == self.chunk.len() {
+            if !self.next_chunk()? {
+                break;
+            }
+        }
+        Ok(&self.chunk[self.at..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.at = (self.at + amount).min(self.chunk.len());
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::config::ServerConfig;
 use consensus::Consensus;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc;
@@ -84,7 +84,7 @@ const BATCHES_AHEAD: usize = 8;
 /// [`read_tree`] on two threads: a helper parses znodes (and allocates their paths and data)
 /// while the caller's thread links them into the tree. Loading a big snapshot is otherwise
 /// bound by one thread doing both.
-pub fn read_whole_tree<R: Read + Send>(
+pub fn read_whole_tree<R: BufRead + Send>(
     mut input: R,
     tree_config: TreeConfig,
 ) -> Result<DataTree, SnapshotError> {

@@ -45,6 +45,13 @@ impl TestEnsemble {
             ));
             client_ports.push(free_port().map_err(io("finding a client port"))?);
         }
+        if size == 1 {
+            // One `server.1` line alone means standalone to ZooKeeper and to Ferrokeeper; this
+            // asks both for a quorum peer of one instead.
+            config
+                .extra
+                .push(("standaloneEnabled".into(), "false".into()));
+        }
         config.extra.push(("initLimit".into(), "10".into()));
         config.extra.push(("syncLimit".into(), "5".into()));
         let mut members = Vec::with_capacity(size);

@@ -39,12 +39,14 @@ impl SharedServer {
 }
 
 /// With this set to N > 1, the shared Ferrokeeper "server" is an N-member ensemble on loopback and
-/// clients get every member's address: the same suites then check the ensemble's behaviour.
+/// clients get every member's address: the same suites then check the ensemble's behaviour. With
+/// N = 1 it is an ensemble of one (`standaloneEnabled=false`): a single server that orders writes
+/// through Raft rather than the standalone log.
 pub const ENSEMBLE_ENV: &str = "FK_TEST_ENSEMBLE";
 
 fn ensemble_size(target: Target) -> Option<usize> {
     let n: usize = std::env::var(ENSEMBLE_ENV).ok()?.parse().ok()?;
-    (target == Target::Ferrokeeper && n > 1).then_some(n)
+    (target == Target::Ferrokeeper && n >= 1).then_some(n)
 }
 
 type Registry = Mutex<HashMap<Target, Result<SharedServer, String>>>;

@@ -14,7 +14,7 @@ use crate::txn::SessionEntry;
 use bytes::Bytes;
 use jute::{Acl, Id};
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::sync::Arc;
 
 /// Identifies the stream; its last byte is the version.
@@ -118,7 +118,10 @@ pub fn write_snapshot(tree: &DataTree, out: &mut impl Write) -> io::Result<()> {
 }
 
 /// Reads a snapshot stream back into a tree with `config`.
-pub fn read_snapshot(input: &mut impl Read, config: TreeConfig) -> Result<DataTree, SnapshotError> {
+pub fn read_snapshot(
+    input: &mut impl BufRead,
+    config: TreeConfig,
+) -> Result<DataTree, SnapshotError> {
     let head = SnapshotHead::read(input)?;
     let mut path = Vec::new();
     let nodes = head.node_reader();
@@ -235,11 +238,12 @@ pub struct NodeReader {
 }
 
 impl NodeReader {
-    /// Reads the next znode; `path` is scratch space reused from call to call.
+    /// Reads the next znode; `scratch` is reused from call to call for a path that straddles
+    /// the end of `input`'s buffer.
     pub fn read(
         &self,
-        input: &mut impl Read,
-        path: &mut Vec<u8>,
+        input: &mut impl BufRead,
+        scratch: &mut Vec<u8>,
     ) -> Result<SnapshotNode, SnapshotError> {
         let length = read_u32(input)? as usize;
         if length > MAX_PATH_BYTES {
@@ -248,11 +252,11 @@ impl NodeReader {
                 length: length as u64,
             });
         }
-        path.resize(length, 0);
-        input.read_exact(path)?;
-        let path = std::str::from_utf8(path).map_err(|_| SnapshotError::Utf8)?;
-        let path = Arc::from(path);
-        let data = read_data(input, self.null_data_marked)?;
+        let path = with_next(input, length, scratch, |bytes| {
+            std::str::from_utf8(bytes).map(Arc::<str>::from)
+        })?
+        .map_err(|_| SnapshotError::Utf8)?;
+        let data = self.read_data(input)?;
         // One read for the ACL index and the fixed-size stat that follows it.
         let fixed: [u8; 4 + 4 * 8 + 3 * 4 + 2 * 8] = read_array(input)?;
         let bytes_at = |at: usize| fixed[at..at + 8].try_into().unwrap_or_default();
@@ -278,6 +282,24 @@ impl NodeReader {
         };
         Ok(SnapshotNode(PreparedNode::new(path, data, acl, stat)?))
     }
+
+    /// A node's data: copied straight out of `input`'s buffer when it is all there, so it is
+    /// neither zeroed first nor copied twice.
+    fn read_data(&self, input: &mut impl BufRead) -> Result<Option<Bytes>, SnapshotError> {
+        let length = read_u32(input)?;
+        if self.null_data_marked && length == NULL_DATA {
+            return Ok(None);
+        }
+        let buffered = input.fill_buf()?;
+        match buffered.get(..length as usize) {
+            Some(bytes) if length as usize <= MAX_DATA_BYTES => {
+                let data = Bytes::copy_from_slice(bytes);
+                input.consume(length as usize);
+                Ok(Some(data))
+            }
+            _ => read_body(input, length, "data", MAX_DATA_BYTES).map(|b| Some(Bytes::from(b))),
+        }
+    }
 }
 
 /// Builds the tree from a snapshot's znodes in stream order.
@@ -298,6 +320,25 @@ impl SnapshotBuilder {
     pub fn finish(self) -> Result<DataTree, SnapshotError> {
         Ok(self.builder.finish(self.last_zxid)?)
     }
+}
+
+/// Runs `parse` over the next `length` bytes of `input`: in place when they are buffered, else
+/// copied into `scratch`.
+fn with_next<T>(
+    input: &mut impl BufRead,
+    length: usize,
+    scratch: &mut Vec<u8>,
+    parse: impl FnOnce(&[u8]) -> T,
+) -> io::Result<T> {
+    let buffered = input.fill_buf()?;
+    if let Some(bytes) = buffered.get(..length) {
+        let parsed = parse(bytes);
+        input.consume(length);
+        return Ok(parsed);
+    }
+    scratch.resize(length, 0);
+    input.read_exact(scratch)?;
+    Ok(parse(scratch))
 }
 
 fn write_bytes(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
@@ -353,15 +394,6 @@ fn read_body(
     let mut buf = vec![0u8; length];
     input.read_exact(&mut buf)?;
     Ok(buf)
-}
-
-/// A node's data; with `null_marked`, the length [`NULL_DATA`] is null data.
-fn read_data(input: &mut impl Read, null_marked: bool) -> Result<Option<Bytes>, SnapshotError> {
-    let length = read_u32(input)?;
-    if null_marked && length == NULL_DATA {
-        return Ok(None);
-    }
-    read_body(input, length, "data", MAX_DATA_BYTES).map(|b| Some(Bytes::from(b)))
 }
 
 fn read_string(input: &mut impl Read) -> Result<String, SnapshotError> {
