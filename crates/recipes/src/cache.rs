@@ -17,7 +17,7 @@
 use crate::error::Error;
 use crate::session::{check_path, retrying};
 use client::{AddWatchMode, Client, EventType, PersistentWatcher, SessionState, Stat};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 
 /// A snapshot of the node: `None` while it does not exist.
 pub type Snapshot = Option<(Vec<u8>, Stat)>;
@@ -46,12 +46,22 @@ impl NodeCache {
     /// Starts caching `path` (which need not exist yet).
     pub async fn start(client: Client, path: &str) -> Result<NodeCache, Error> {
         check_path(path)?;
+        // Subscribed first: a reconnect during the first read must cause a second one.
+        let states = client.state_events();
         let watcher =
             retrying(&client, || client.add_watch(path, AddWatchMode::Persistent)).await?;
         let first = read(&client, path).await?;
         let (tx, rx) = watch::channel(first);
         let (stop_tx, stop_rx) = oneshot::channel();
-        tokio::spawn(run(client.clone(), path.to_string(), watcher, tx, stop_rx));
+        let task = run(
+            client.clone(),
+            path.to_string(),
+            watcher,
+            states,
+            tx,
+            stop_rx,
+        );
+        tokio::spawn(task);
         Ok(NodeCache {
             client,
             rx,
@@ -100,11 +110,13 @@ async fn run(
     client: Client,
     path: String,
     mut watcher: PersistentWatcher,
+    mut states: broadcast::Receiver<SessionState>,
     tx: watch::Sender<Snapshot>,
     mut stop: oneshot::Receiver<()>,
 ) {
-    let mut state = client.state_watch();
-    let mut was_connected = true;
+    // Every transition, not the latest state: a task polled late would otherwise see
+    // Connected, then Connected again, and miss the reconnect in between.
+    let mut disconnected = false;
     loop {
         tokio::select! {
             _ = &mut stop => return,
@@ -113,17 +125,26 @@ async fn run(
                 // The session ended or the watch was removed.
                 _ => return,
             },
-            changed = state.changed() => {
-                if changed.is_err() {
-                    return;
+            state = states.recv() => match state {
+                Ok(s) if s.is_connected() => {
+                    if !std::mem::take(&mut disconnected) {
+                        continue;
+                    }
                 }
-                let connected = state.borrow_and_update().is_connected();
-                let reconnected = connected && !was_connected;
-                was_connected = connected;
-                if !reconnected {
+                Ok(_) => {
+                    disconnected = true;
                     continue;
                 }
-            }
+                // Transitions were missed, a reconnect maybe among them: read again once
+                // connected.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    if !client.state().is_connected() {
+                        disconnected = true;
+                        continue;
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
         }
         match read(&client, &path).await {
             Ok(snapshot) => {
