@@ -14,8 +14,8 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Opts the process out of transparent huge pages, which mimalloc asks for. On this VM a start
-/// that loads a 1M-znode snapshot right after another process freed a few GiB took 0.5–1.05 s
-/// with huge pages and 0.35 s without (see docs/ARCHITECTURE.md).
+/// that loads a 1M-znode snapshot right after another process freed a few GiB took 0.46–1.05 s
+/// with huge pages and 0.35–0.38 s without (see docs/ARCHITECTURE.md).
 fn refuse_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.

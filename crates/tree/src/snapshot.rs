@@ -125,8 +125,9 @@ pub fn read_snapshot(
     let head = SnapshotHead::read(input)?;
     let mut path = Vec::new();
     let nodes = head.node_reader();
+    let count = head.node_count();
     let mut builder = head.into_builder(config);
-    for _ in 0..builder.expected {
+    for _ in 0..count {
         builder.add(nodes.read(input, &mut path)?)?;
     }
     builder.finish()
@@ -221,7 +222,6 @@ impl SnapshotHead {
         SnapshotBuilder {
             builder,
             last_zxid: self.last_zxid,
-            expected: self.node_count,
         }
     }
 }
@@ -290,14 +290,15 @@ impl NodeReader {
         if self.null_data_marked && length == NULL_DATA {
             return Ok(None);
         }
-        let buffered = input.fill_buf()?;
-        match buffered.get(..length as usize) {
-            Some(bytes) if length as usize <= MAX_DATA_BYTES => {
-                let data = Bytes::copy_from_slice(bytes);
-                input.consume(length as usize);
-                Ok(Some(data))
-            }
-            _ => read_body(input, length, "data", MAX_DATA_BYTES).map(|b| Some(Bytes::from(b))),
+        if length as usize > MAX_DATA_BYTES {
+            return Err(SnapshotError::BadLength {
+                field: "data",
+                length: u64::from(length),
+            });
+        }
+        match take_buffered(input, length as usize, Bytes::copy_from_slice)? {
+            Some(data) => Ok(Some(data)),
+            None => read_body(input, length, "data", MAX_DATA_BYTES).map(|b| Some(Bytes::from(b))),
         }
     }
 }
@@ -307,7 +308,6 @@ impl NodeReader {
 pub struct SnapshotBuilder {
     builder: TreeBuilder,
     last_zxid: i64,
-    expected: u64,
 }
 
 impl SnapshotBuilder {
@@ -328,17 +328,29 @@ fn with_next<T>(
     input: &mut impl BufRead,
     length: usize,
     scratch: &mut Vec<u8>,
-    parse: impl FnOnce(&[u8]) -> T,
+    parse: impl Fn(&[u8]) -> T,
 ) -> io::Result<T> {
-    let buffered = input.fill_buf()?;
-    if let Some(bytes) = buffered.get(..length) {
-        let parsed = parse(bytes);
-        input.consume(length);
+    if let Some(parsed) = take_buffered(input, length, &parse)? {
         return Ok(parsed);
     }
     scratch.resize(length, 0);
     input.read_exact(scratch)?;
     Ok(parse(scratch))
+}
+
+/// Runs `parse` over the next `length` bytes and consumes them, if `input` holds them all in its
+/// buffer; `None` (and nothing consumed) otherwise.
+fn take_buffered<T>(
+    input: &mut impl BufRead,
+    length: usize,
+    parse: impl FnOnce(&[u8]) -> T,
+) -> io::Result<Option<T>> {
+    let Some(bytes) = input.fill_buf()?.get(..length) else {
+        return Ok(None);
+    };
+    let parsed = parse(bytes);
+    input.consume(length);
+    Ok(Some(parsed))
 }
 
 fn write_bytes(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {

@@ -37,8 +37,9 @@ use format::{parse_snapshot_name, snapshot_name, temp_snapshot_name};
 
 /// Default zstd level: one of zstd's fast (negative) levels. A snapshot is taken every `snapCount`
 /// txns on a core the write path also needs; at level 3, zstd took ~13% of the server's CPU
-/// under 64x32 1 KB creates (the snapshot walk another ~4%), and level -1 raised their throughput from ~46k to ~70k/s
-/// with a snapshot of 1M 100 B znodes no larger (9.5 MB against 9.8 MB) and loading as fast.
+/// under 64x32 1 KB creates (the snapshot walk another ~4%), and level -1 raised their
+/// throughput from ~46k to ~70k/s with a snapshot of 1M 100 B znodes no larger (9.5 MB against
+/// 9.8 MB) and loading as fast.
 pub const DEFAULT_LEVEL: i32 = -1;
 
 /// A complete snapshot file.
