@@ -195,7 +195,9 @@ if [[ " $PARTS " == *" standalone "* ]]; then
         "multi of 4 sets, 16x32|--workload multi --ops 4 --clients 16 --in-flight 32"
         "set 1KB, 16x32 (CPU)|--workload set --clients 16 --in-flight 32 --value-size 1024"
         "single client set|--workload set --clients 1 --in-flight 1"
-        "watch fan-out 1000|--workload watch --watchers 1000"
+        # One load-generator thread: a fan-out's latency needs no client parallelism, and two
+        # client threads handing 1000 woken sessions to each other compete with the server.
+        "watch fan-out 1000|--workload watch --watchers 1000 --threads 1"
         "sessions, 8x4|--workload sessions --clients 8 --in-flight 4"
     )
     # The disk's own floor under a durable single-client write, measured where the servers write.
@@ -208,7 +210,7 @@ if [[ " $PARTS " == *" standalone "* ]]; then
             | python3 -c "import json, sys; print(json.load(sys.stdin)['p50_ms'])")
         fact standalone "one 1 KiB request over loopback, appended + fdatasync, answered, p50 (ms)" round-trip "$p50"
         # The machine's floor under watch fan-out: a frame to each of 1000 loopback connections.
-        p50=$("$FK" bench fanout --connections 1000 --rounds 200 --json \
+        p50=$("$FK" bench fanout --connections 1000 --rounds 200 --threads 1 --json \
             | python3 -c "import json, sys; print(json.load(sys.stdin)['p50_ms'])")
         fact standalone "one 60 B frame to each of 1000 loopback connections, p50 (ms)" loopback "$p50"
     done

@@ -48,6 +48,10 @@ pub struct BenchArgs {
     /// latency from when each was due; without it, requests go back to back.
     #[arg(long)]
     rate: Option<f64>,
+    /// Threads the load generator runs its sessions on (default: one per core). With few cores,
+    /// `--threads 1` keeps a latency workload's own thread hand-offs off the measurement.
+    #[arg(long, global = true)]
+    threads: Option<usize>,
     /// Print only the JSON line.
     #[arg(long, global = true)]
     json: bool,
@@ -123,7 +127,11 @@ enum WorkloadName {
 
 /// Runs the benchmark (or `populate`) and prints its report.
 pub fn run(args: BenchArgs) -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = args.threads {
+        runtime.worker_threads(threads.max(1));
+    }
+    let runtime = runtime
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;

@@ -23,6 +23,7 @@ pub mod sessions;
 pub mod snapshots;
 pub mod stats;
 pub mod watches;
+pub mod wire;
 
 use apply::{ApplyInput, ApplyTask};
 use config::ServerConfig;

@@ -2,12 +2,13 @@
 //!
 //! Replies travel as typed values and are encoded on the connection's own task, so serialisation
 //! runs in parallel across connections instead of on the single apply task. A watch event carries
-//! the path as a shared `Arc<str>`: one allocation however many watchers receive it.
+//! the path as a shared `Arc<str>`: one allocation however many watchers receive it. An event for an
+//! idle connection usually never enters the queue: the apply task writes it directly (`crate::wire`).
 
+use crate::wire::{DirectSocket, Wire};
 use bytes::{Bytes, BytesMut};
 use jute::proto::{ReplyHeader, WatcherEvent};
 use jute::{multi, Acl, ClientInfo, ErrorCode, EventType, KeeperState, MultiResult, Record, Stat};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -19,7 +20,7 @@ pub const MAX_QUEUED_PER_CONNECTION: usize = 100_000;
 #[derive(Debug, Clone)]
 pub struct OutboundTx {
     tx: mpsc::UnboundedSender<Outbound>,
-    queued: Arc<AtomicUsize>,
+    wire: Arc<Wire>,
 }
 
 /// Why a message was not queued.
@@ -33,11 +34,27 @@ pub enum SendError {
 
 impl OutboundTx {
     pub fn send(&self, msg: Outbound) -> Result<(), SendError> {
-        if self.queued.fetch_add(1, Ordering::Relaxed) >= MAX_QUEUED_PER_CONNECTION {
-            self.queued.fetch_sub(1, Ordering::Relaxed);
+        if !self.wire.reserve(MAX_QUEUED_PER_CONNECTION) {
             return Err(SendError::Full);
         }
         self.tx.send(msg).map_err(|_| SendError::Closed)
+    }
+
+    /// Delivers a watch event whose encoded frame is `frame`: written straight to the socket when
+    /// nothing is queued ahead of it (see [`crate::wire`]), otherwise queued as `event()`.
+    pub fn send_event(
+        &self,
+        frame: &[u8],
+        event: impl FnOnce() -> Outbound,
+    ) -> Result<(), SendError> {
+        let direct = self.wire.try_direct(frame, |rest| {
+            // A closed queue means the connection is ending; the rest no longer matters.
+            let _ = self.tx.send(Outbound::FrameRest(rest));
+        });
+        if direct {
+            return Ok(());
+        }
+        self.send(event())
     }
 }
 
@@ -45,36 +62,42 @@ impl OutboundTx {
 #[derive(Debug)]
 pub struct OutboundRx {
     rx: mpsc::UnboundedReceiver<Outbound>,
-    queued: Arc<AtomicUsize>,
+    wire: Arc<Wire>,
 }
 
 impl OutboundRx {
-    /// Waits for at least one message and takes up to `limit`; 0 once every sender is gone.
+    /// Waits for at least one message and takes up to `limit`; 0 once every sender is gone. The
+    /// messages count as unwritten until [`Wire::release`] says they were written.
     pub async fn recv_many(&mut self, buf: &mut Vec<Outbound>, limit: usize) -> usize {
-        let n = self.rx.recv_many(buf, limit).await;
-        self.queued.fetch_sub(n, Ordering::Relaxed);
-        n
+        self.rx.recv_many(buf, limit).await
     }
 
+    /// Takes one message that the caller answers itself (the handshake's outcome).
     pub async fn recv(&mut self) -> Option<Outbound> {
         let msg = self.rx.recv().await;
         if msg.is_some() {
-            self.queued.fetch_sub(1, Ordering::Relaxed);
+            self.wire.consumed(1);
         }
         msg
     }
+
+    /// Who may write to the socket; the connection task holds it while writing.
+    pub fn wire(&self) -> &Wire {
+        &self.wire
+    }
 }
 
-/// A new outbound queue for one connection.
-pub fn outbound_queue() -> (OutboundTx, OutboundRx) {
+/// A new outbound queue for one connection. With `direct`, the apply task may write watch events
+/// straight to that socket once the connection task releases the wire.
+pub fn outbound_queue(direct: Option<DirectSocket>) -> (OutboundTx, OutboundRx) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let queued = Arc::new(AtomicUsize::new(0));
+    let wire = Arc::new(Wire::new(direct));
     (
         OutboundTx {
             tx,
-            queued: Arc::clone(&queued),
+            wire: Arc::clone(&wire),
         },
-        OutboundRx { rx, queued },
+        OutboundRx { rx, wire },
     )
 }
 
@@ -139,6 +162,8 @@ pub enum Outbound {
     Expired,
     /// Flush what is queued, then close the connection (session closed, expired or moved).
     Close,
+    /// The rest of an event frame the apply task began writing straight to the socket.
+    FrameRest(Bytes),
 }
 
 /// Appends one length-prefixed reply frame to `out`.

@@ -12,7 +12,7 @@ mod replies;
 #[cfg(test)]
 mod tests;
 
-use crate::outbound::{Outbound, SendError, MAX_QUEUED_PER_CONNECTION};
+use crate::outbound::{encode_event, Outbound, SendError, MAX_QUEUED_PER_CONNECTION};
 use crate::proposal::Proposal;
 use crate::sessions::SessionTracker;
 use crate::watches::{ConnId, WatchManager};
@@ -117,6 +117,8 @@ pub struct ApplyTask {
     server_id: u64,
     /// Takes snapshots in the background every so many txns.
     snapshotter: Option<crate::snapshots::Snapshotter>,
+    /// The watch event being delivered, encoded (kept to reuse its allocation).
+    event_frame: bytes::BytesMut,
 }
 
 impl ApplyTask {
@@ -143,6 +145,7 @@ impl ApplyTask {
             waiting_syncs: VecDeque::new(),
             server_id,
             snapshotter,
+            event_frame: bytes::BytesMut::new(),
         }
     }
 
@@ -263,11 +266,20 @@ impl ApplyTask {
     }
 
     fn send(&mut self, conn_id: ConnId, msg: Outbound) {
+        self.deliver(conn_id, |outbound| outbound.send(msg));
+    }
+
+    /// Hands something to a connection through `send`, dropping the connection if it is full.
+    fn deliver(
+        &mut self,
+        conn_id: ConnId,
+        send: impl FnOnce(&OutboundTx) -> Result<(), SendError>,
+    ) {
         let Some(conn) = self.conns.get(&conn_id) else {
             return;
         };
         // A closed receiver means the connection is going away; its Disconnect follows.
-        if conn.outbound.send(msg) == Err(SendError::Full) {
+        if send(&conn.outbound) == Err(SendError::Full) {
             // Dropping the sender ends the connection once it drains what is queued.
             tracing::warn!(
                 conn_id,
@@ -343,6 +355,10 @@ impl ApplyTask {
             }
             // The watches are spent (one-shot ones) whether or not the event may be delivered.
             let check = notify::ReadCheck::new(&trigger.acl);
+            // Encoded once for every watcher; most of them get these very bytes on their socket.
+            let mut frame = std::mem::take(&mut self.event_frame);
+            frame.clear();
+            encode_event(trigger.event, &trigger.path, zxid, &mut frame);
             for conn in watchers {
                 let allowed = || {
                     self.conns
@@ -353,15 +369,15 @@ impl ApplyTask {
                     tracing::trace!(conn, path = %trigger.path, "event filtered by ACL");
                     continue;
                 }
-                self.send(
-                    conn,
-                    Outbound::Event {
+                self.deliver(conn, |outbound| {
+                    outbound.send_event(&frame, || Outbound::Event {
                         event: trigger.event,
                         path: Arc::clone(&trigger.path),
                         zxid,
-                    },
-                );
+                    })
+                });
             }
+            self.event_frame = frame;
         }
         let ok = applied.result.is_ok();
         // Another server's client: that server answers it.

@@ -50,7 +50,7 @@ fn exists(xid: i32) -> ApplyInput {
 #[tokio::test]
 async fn an_expired_sessions_connection_gets_nothing_after_its_close() {
     let mut apply = task();
-    let (tx, mut rx) = outbound_queue();
+    let (tx, mut rx) = outbound_queue(None);
     apply.handle(ApplyInput::Register {
         conn_id: CONN,
         session_id: SESSION,

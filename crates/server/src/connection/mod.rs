@@ -15,6 +15,7 @@ use crate::outbound::{
 };
 use crate::proposal::{Origin, Proposal};
 use crate::sessions::{new_password, Liveness};
+use crate::wire::{read_some, write_all, DirectSocket, Wire};
 use bytes::{Bytes, BytesMut};
 use jute::proto::RequestHeader;
 use jute::{xid, ConnectRequest, ConnectResponse, ErrorCode, Frame, FrameDecoder, OpCode};
@@ -24,7 +25,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tree::{Identity, Txn};
 
@@ -76,7 +77,7 @@ pub async fn serve(ctx: Arc<ServerContext>, stream: TcpStream, peer: SocketAddr)
     );
     let mut conn = Connection {
         ctx,
-        stream,
+        stream: Arc::new(stream),
         peer,
         conn_id,
         stats,
@@ -102,7 +103,8 @@ pub async fn serve(ctx: Arc<ServerContext>, stream: TcpStream, peer: SocketAddr)
 
 struct Connection {
     ctx: Arc<ServerContext>,
-    stream: TcpStream,
+    /// Shared with the apply task, which may write watch events to it (see [`crate::wire`]).
+    stream: Arc<TcpStream>,
     peer: SocketAddr,
     conn_id: u64,
     stats: Arc<ConnectionStats>,
@@ -137,8 +139,11 @@ impl Connection {
         let connect = match first {
             Frame::FourLetterWord(word) => {
                 let text = four_letter::answer(&self.ctx, word, self.conn_id).await;
-                self.stream.write_all(text.as_bytes()).await?;
-                self.stream.shutdown().await?;
+                write_all(&self.stream, text.as_bytes()).await?;
+                // Nobody else has the stream before a session starts.
+                if let Some(stream) = Arc::get_mut(&mut self.stream) {
+                    stream.shutdown().await?;
+                }
                 return Ok(());
             }
             Frame::Packet(body) => ConnectRequest::from_bytes(body)?,
@@ -146,7 +151,9 @@ impl Connection {
         let Some(mut session) = self.handshake(connect).await? else {
             return Ok(());
         };
-        self.serve_session(&mut session).await
+        let result = self.serve_session(&mut session).await;
+        session.outbound.wire().close();
+        result
     }
 
     /// Reads until one whole frame is buffered; `None` at a clean end of stream.
@@ -157,7 +164,7 @@ impl Connection {
                     return Ok(Some(frame));
                 }
             }
-            if self.stream.read_buf(&mut self.read_buf).await? == 0 {
+            if read_some(&self.stream, &mut self.read_buf).await? == 0 {
                 return Ok(None);
             }
         }
@@ -188,7 +195,11 @@ impl Connection {
             });
         }
         let timeout_ms = self.ctx.limits.negotiate_timeout(req.timeout_ms);
-        let (tx, mut rx) = outbound_queue();
+        let (tx, mut rx) = outbound_queue(Some(DirectSocket {
+            stream: Arc::downgrade(&self.stream),
+            stats: Arc::clone(&self.stats),
+            server_stats: Arc::clone(&self.ctx.stats),
+        }));
         let identity = Arc::new(Identity {
             ids: vec![Id::new("ip", self.peer.ip().to_string())],
         });
@@ -353,12 +364,14 @@ impl Connection {
         out.extend_from_slice(&[0u8; 4]);
         record.encode(&mut out);
         crate::outbound::patch_length(&mut out, 0);
-        self.stream.write_all(&out).await?;
+        write_all(&self.stream, &out).await?;
         Ok(())
     }
 
     async fn serve_session(&mut self, s: &mut Session) -> Result<(), ConnectionError> {
         let mut batch = Vec::with_capacity(WRITE_BATCH);
+        // The connect response is out: from now on the apply task may write events directly.
+        s.outbound.wire().release(0);
         loop {
             let may_read =
                 s.pipeline.outstanding() < self.ctx.limits.max_outstanding_per_connection;
@@ -378,7 +391,7 @@ impl Connection {
                         self.process_frames(s).await?;
                     }
                 }
-                read = self.stream.read_buf(&mut self.read_buf), if may_read => {
+                read = read_some(&self.stream, &mut self.read_buf), if may_read => {
                     if read? == 0 {
                         return Ok(());
                     }
@@ -400,9 +413,10 @@ impl Connection {
         batch: &mut Vec<Outbound>,
     ) -> Result<bool, ConnectionError> {
         let mut close = false;
+        let taken = batch.len();
         for msg in batch.drain(..) {
             if self.write_buf.len() >= FLUSH_BYTES {
-                self.flush().await?;
+                self.flush(s.outbound.wire(), 0).await?;
             }
             match msg {
                 Outbound::Reply {
@@ -429,6 +443,11 @@ impl Connection {
                 Outbound::Event { event, path, zxid } => {
                     encode_event(event, &path, zxid, &mut self.write_buf)
                 }
+                Outbound::FrameRest(rest) => {
+                    // Counted as sent when the apply task wrote its first part.
+                    self.write_buf.extend_from_slice(&rest);
+                    continue;
+                }
                 Outbound::Close | Outbound::Expired => {
                     // Nothing queued after the close may reach the client: a read the apply task
                     // answered after expiring this session must look unanswered, as in ZooKeeper.
@@ -441,17 +460,23 @@ impl Connection {
             self.ctx.stats.packets_sent.fetch_add(1, Ordering::Relaxed);
             self.stats.packets_sent.fetch_add(1, Ordering::Relaxed);
         }
-        self.flush().await?;
+        self.flush(s.outbound.wire(), taken).await?;
         Ok(close)
     }
 
-    async fn flush(&mut self) -> Result<(), ConnectionError> {
+    /// Writes what is encoded, keeping the apply task off the socket meanwhile; `written` queued
+    /// messages are then on the wire.
+    async fn flush(&mut self, wire: &Wire, written: usize) -> Result<(), ConnectionError> {
         if !self.write_buf.is_empty() {
-            tokio::time::timeout(self.write_timeout, self.stream.write_all(&self.write_buf))
+            wire.hold();
+            tokio::time::timeout(self.write_timeout, write_all(&self.stream, &self.write_buf))
                 .await
                 .map_err(|_| ConnectionError::WriteTimeout(self.write_timeout))??;
             self.write_buf.clear();
+        } else if written == 0 {
+            return Ok(());
         }
+        wire.release(written);
         Ok(())
     }
 
@@ -483,7 +508,7 @@ impl Connection {
                     &ReplyBody::Empty,
                     &mut self.write_buf,
                 );
-                self.flush().await?;
+                self.flush(s.outbound.wire(), 0).await?;
                 return Err(ConnectionError::UnknownOp(header.op));
             };
             let request = Request::decode(op, &mut reader)?;
@@ -526,7 +551,7 @@ impl Connection {
                                 &ReplyBody::Empty,
                                 &mut self.write_buf,
                             );
-                            self.flush().await?;
+                            self.flush(s.outbound.wire(), 0).await?;
                             return Err(ConnectionError::AuthFailed);
                         }
                     }
@@ -544,7 +569,7 @@ impl Connection {
                 }
             }
         }
-        self.flush().await
+        self.flush(s.outbound.wire(), 0).await
     }
 }
 
