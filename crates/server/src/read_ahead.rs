@@ -16,7 +16,7 @@ pub fn with_read_ahead<R: Read + Send, T>(
     source: R,
     consume: impl FnOnce(&mut ReadAhead) -> T,
 ) -> T {
-    let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(DEPTH);
+    let (tx, rx) = mpsc::sync_channel::<io::Result<Filled>>(DEPTH);
     // Consumed chunks go back to the helper: reusing them spares a fresh, page-faulting
     // allocation per megabyte.
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
@@ -24,14 +24,12 @@ pub fn with_read_ahead<R: Read + Send, T>(
         scope.spawn(move || {
             let mut source = source;
             loop {
+                // A recycled chunk keeps its full length, so only a new one is ever zeroed.
                 let mut chunk = free_rx.try_recv().unwrap_or_default();
                 chunk.resize(CHUNK, 0);
                 let sent = match source.read(&mut chunk) {
                     Ok(0) => return,
-                    Ok(n) => {
-                        chunk.truncate(n);
-                        tx.send(Ok(chunk))
-                    }
+                    Ok(len) => tx.send(Ok(Filled { chunk, len })),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => {
                         let _ = tx.send(Err(e));
@@ -48,6 +46,7 @@ pub fn with_read_ahead<R: Read + Send, T>(
             free: free_tx,
             chunk: Vec::new(),
             at: 0,
+            end: 0,
         };
         consume(&mut ahead)
     })
@@ -56,21 +55,31 @@ pub fn with_read_ahead<R: Read + Send, T>(
 /// The consumer's side: chunks as they arrive. Small reads are served straight from the current
 /// chunk, so a parser needs no `BufReader` (and no second copy of every byte) on top.
 pub struct ReadAhead {
-    rx: mpsc::Receiver<io::Result<Vec<u8>>>,
+    rx: mpsc::Receiver<io::Result<Filled>>,
     free: mpsc::Sender<Vec<u8>>,
     chunk: Vec<u8>,
     at: usize,
+    /// The chunk's bytes end here; the rest of its length is stale.
+    end: usize,
+}
+
+/// A chunk whose first `len` bytes were read.
+struct Filled {
+    chunk: Vec<u8>,
+    len: usize,
 }
 
 impl ReadAhead {
     /// Waits for the next chunk; false once the stream has ended.
     fn next_chunk(&mut self) -> io::Result<bool> {
         match self.rx.recv() {
-            Ok(chunk) => {
-                let used = std::mem::replace(&mut self.chunk, chunk?);
+            Ok(filled) => {
+                let Filled { chunk, len } = filled?;
+                let used = std::mem::replace(&mut self.chunk, chunk);
                 // The helper may be gone already; the chunk is then simply dropped.
                 let _ = self.free.send(used);
                 self.at = 0;
+                self.end = len;
                 Ok(true)
             }
             // The helper is done: the stream ended.
@@ -90,7 +99,7 @@ impl Read for ReadAhead {
 
     #[inline]
     fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        if let Some(bytes) = self.chunk.get(self.at..self.at + buf.len()) {
+        if let Some(bytes) = self.chunk[..self.end].get(self.at..self.at + buf.len()) {
             buf.copy_from_slice(bytes);
             self.at += buf.len();
             return Ok(());
@@ -108,16 +117,16 @@ impl Read for ReadAhead {
 
 impl BufRead for ReadAhead {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        while self.at == self.chunk.len() {
+        while self.at == self.end {
             if !self.next_chunk()? {
                 break;
             }
         }
-        Ok(&self.chunk[self.at..])
+        Ok(&self.chunk[self.at..self.end])
     }
 
     fn consume(&mut self, amount: usize) {
-        self.at = (self.at + amount).min(self.chunk.len());
+        self.at = (self.at + amount).min(self.end);
     }
 }
 
