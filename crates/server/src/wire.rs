@@ -82,10 +82,11 @@ impl Wire {
         self.lock().held = true;
     }
 
-    /// The connection task finished writing, including `written` messages from the queue.
+    /// The connection task finished writing, including `written` messages from the queue. A
+    /// closed wire stays held.
     pub fn release(&self, written: usize) {
         let mut state = self.lock();
-        state.held = false;
+        state.held = state.closed;
         state.unwritten = state.unwritten.saturating_sub(written);
     }
 
@@ -214,6 +215,8 @@ mod tests {
         assert!(!wire.try_direct(b"x", no_rest));
         wire.release(0);
         wire.close();
+        assert!(!wire.try_direct(b"x", no_rest));
+        wire.release(0);
         assert!(!wire.try_direct(b"x", no_rest));
         // Nor once the stream is gone.
         let (server2, wire2, _client2) = pair().await;

@@ -451,7 +451,9 @@ impl Connection {
                 Outbound::Close | Outbound::Expired => {
                     // Nothing queued after the close may reach the client: a read the apply task
                     // answered after expiring this session must look unanswered, as in ZooKeeper.
-                    // Breaking drops the rest of the drained batch.
+                    // Breaking drops the rest of the drained batch, and closing the wire keeps
+                    // direct writes off it too.
+                    s.outbound.wire().close();
                     close = true;
                     break;
                 }
