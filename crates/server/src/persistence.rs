@@ -9,8 +9,7 @@ use crate::proposal::Proposal;
 use bytes::Bytes;
 use consensus::{decode_record, LogStore, ReplayError};
 use std::path::PathBuf;
-use std::sync::mpsc;
-use storage::{Recovery, Wal, WalOptions};
+use storage::{BackgroundRemover, Recovery, Wal, WalOptions};
 use tree::DataTree;
 
 /// Why the server could not recover its state from disk.
@@ -119,7 +118,7 @@ pub fn recover(
 pub struct WalStore {
     wal: Wal,
     /// Deletes segments behind a snapshot on a thread of its own, started at the first purge.
-    purger: Option<mpsc::Sender<Vec<PathBuf>>>,
+    purger: Option<BackgroundRemover>,
 }
 
 impl WalStore {
@@ -127,24 +126,12 @@ impl WalStore {
         Self { wal, purger: None }
     }
 
-    /// The purge thread's queue: one thread, so batches are deleted in the order detached and a
-    /// crash part way leaves a contiguous log.
-    fn purger(&mut self) -> std::io::Result<&mpsc::Sender<Vec<PathBuf>>> {
+    fn purger(&mut self) -> std::io::Result<&BackgroundRemover> {
         if self.purger.is_none() {
-            let (tx, rx) = mpsc::channel::<Vec<PathBuf>>();
-            let remover = self.wal.remover();
-            std::thread::Builder::new()
-                .name("ferrokeeper-purge".into())
-                .spawn(move || {
-                    for paths in rx {
-                        if let Err(e) = remover.remove(&paths) {
-                            // The files stay; a restart finds them behind the snapshot and a later
-                            // purge removes them.
-                            tracing::error!("could not delete old log segments: {e}");
-                        }
-                    }
-                })?;
-            self.purger = Some(tx);
+            self.purger = Some(BackgroundRemover::start(
+                self.wal.remover(),
+                "ferrokeeper-purge",
+            )?);
         }
         self.purger
             .as_ref()
@@ -171,9 +158,7 @@ impl LogStore for WalStore {
             .detach_before(before)
             .map_err(std::io::Error::other)?;
         if !detached.is_empty() {
-            self.purger()?
-                .send(detached)
-                .map_err(|_| std::io::Error::other("purge thread stopped"))?;
+            self.purger()?.remove(detached)?;
         }
         Ok(())
     }

@@ -21,7 +21,9 @@ pub mod wal;
 pub use error::{Corruption, Error, Result};
 pub use meta::MetaFile;
 pub use snapshot::{SnapshotInfo, SnapshotReader, SnapshotStore, SnapshotWriter};
-pub use wal::{Record, Recovery, SegmentLayout, SegmentRemover, TornTail, Wal, WalOptions};
+pub use wal::{
+    BackgroundRemover, Record, Recovery, SegmentLayout, SegmentRemover, TornTail, Wal, WalOptions,
+};
 
 #[cfg(test)]
 mod tests {

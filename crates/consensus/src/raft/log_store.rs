@@ -18,7 +18,7 @@ use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use storage::{MetaFile, Wal};
+use storage::{BackgroundRemover, MetaFile, Wal};
 use tokio::sync::{mpsc, oneshot};
 
 /// How many of the newest entries are kept in memory for replication.
@@ -372,7 +372,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
 /// The writer thread: group-commits appends, runs truncations and purges in order with them.
 fn run_writer_thread(shared: Arc<Shared>, mut commands: mpsc::UnboundedReceiver<Command>) {
-    let mut writer = Writer::default();
+    let mut writer = Writer {
+        purge_in_background: true,
+        ..Writer::default()
+    };
     while let Some(first) = commands.blocking_recv() {
         if !writer.run(&shared, first, &mut commands) {
             return;
@@ -394,6 +397,11 @@ async fn run_writer_task(shared: Arc<Shared>, mut commands: mpsc::UnboundedRecei
 struct Writer {
     pending: Vec<(u64, IOFlushed<TypeConfig>)>,
     queued: Vec<Command>,
+    /// Delete purged segments on a thread of their own (started at the first purge) rather than
+    /// here: deleting a large file and syncing the directory would stall the appends queued
+    /// behind the purge. A simulation's inline disk purges in place, deterministically.
+    purge_in_background: bool,
+    remover: Option<BackgroundRemover>,
 }
 
 impl Writer {
@@ -441,11 +449,41 @@ impl Writer {
                     if !flush(shared, pending) {
                         return false;
                     }
-                    let _ = done.send(lock(&shared.wal).purge_before(index).map_err(other));
+                    let purged = if self.purge_in_background {
+                        purge_detached(shared, index, &mut self.remover)
+                    } else {
+                        lock(&shared.wal).purge_before(index).map_err(other)
+                    };
+                    let _ = done.send(purged);
                 }
             }
         }
         flush(shared, pending)
+    }
+}
+
+/// Takes the segments below `index` out of the log now and hands them to the removal thread.
+fn purge_detached(
+    shared: &Shared,
+    index: u64,
+    remover: &mut Option<BackgroundRemover>,
+) -> io::Result<()> {
+    let (detached, segments) = {
+        let mut wal = lock(&shared.wal);
+        (wal.detach_before(index).map_err(other)?, wal.remover())
+    };
+    if detached.is_empty() {
+        return Ok(());
+    }
+    if remover.is_none() {
+        *remover = Some(BackgroundRemover::start(
+            segments,
+            "ferrokeeper-raft-purge",
+        )?);
+    }
+    match remover {
+        Some(remover) => remover.remove(detached),
+        None => Err(other("no segment removal thread")),
     }
 }
 
@@ -558,6 +596,59 @@ mod tests {
         let got = reopened.try_get_log_entries(14_990..15_002).await.unwrap();
         assert_eq!(indexes(&got), (14_990..15_002).collect::<Vec<_>>());
         assert_eq!(got.last().map(|e| e.log_id()), Some(log_id(3, 15_001)));
+    }
+
+    /// Segments behind a purge leave the log at once and their files go on another thread, so
+    /// the appends queued behind a purge do not wait for file deletion.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn purged_segments_are_deleted_in_the_background_and_stay_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = storage::WalOptions {
+            segment_size: 4096,
+            ..storage::WalOptions::default()
+        };
+        let (wal, _) = Wal::open(dir.path().join("log"), options).unwrap();
+        let mut store = LogStore::open(
+            wal,
+            MetaFile::new(storage::fs::std_fs(), dir.path().join("vote")),
+            Environment::production(),
+        )
+        .unwrap();
+        for chunk in (0..2_000).collect::<Vec<_>>().chunks(100) {
+            append(&mut store, chunk.iter().map(|&i| entry(1, i)).collect()).await;
+        }
+        let segments = || std::fs::read_dir(dir.path().join("log")).unwrap().count();
+        let before = segments();
+        assert!(before > 10, "{before} segments");
+        store.purge(log_id(1, 1_500)).await.unwrap();
+        // Appends go on while the files are deleted.
+        append(&mut store, vec![entry(1, 2_000)]).await;
+        let got = store.try_get_log_entries(1_501..2_001).await.unwrap();
+        assert_eq!(indexes(&got), (1_501..2_001).collect::<Vec<_>>());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        // Three quarters of the entries are purged: as many segments, but for the one that
+        // straddles the purge point, must go.
+        while segments() > before / 4 + 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} segments left",
+                segments()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        drop(store);
+        let (wal, _) = Wal::open(dir.path().join("log"), storage::WalOptions::default()).unwrap();
+        let mut reopened = LogStore::open(
+            wal,
+            MetaFile::new(storage::fs::std_fs(), dir.path().join("vote")),
+            Environment::production(),
+        )
+        .unwrap();
+        let state = reopened.get_log_state().await.unwrap();
+        assert_eq!(state.last_purged_log_id, Some(log_id(1, 1_500)));
+        assert_eq!(state.last_log_id, Some(log_id(1, 2_000)));
+        let got = reopened.try_get_log_entries(1_501..2_001).await.unwrap();
+        assert_eq!(indexes(&got), (1_501..2_001).collect::<Vec<_>>());
     }
 
     /// A leader replicates from its log while it appends: a read that spans the disk and the

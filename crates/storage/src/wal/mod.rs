@@ -20,7 +20,7 @@ mod open;
 mod read;
 mod scan;
 mod trim;
-pub use trim::SegmentRemover;
+pub use trim::{BackgroundRemover, SegmentRemover};
 mod write;
 
 use std::fmt;

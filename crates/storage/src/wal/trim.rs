@@ -55,6 +55,43 @@ impl SegmentRemover {
     }
 }
 
+/// A thread of its own that deletes detached segments, batch after batch in the order they were
+/// detached, so a crash part way leaves a contiguous log. Dropping it lets the thread finish the
+/// batches already queued and stop.
+#[derive(Debug)]
+pub struct BackgroundRemover {
+    queue: std::sync::mpsc::Sender<Vec<PathBuf>>,
+}
+
+impl BackgroundRemover {
+    /// Starts the thread, named `name`.
+    pub fn start(remover: SegmentRemover, name: &str) -> std::io::Result<Self> {
+        let (queue, batches) = std::sync::mpsc::channel::<Vec<PathBuf>>();
+        std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                for paths in batches {
+                    if let Err(e) = remover.remove(&paths) {
+                        // The files stay; a restart finds them behind the snapshot and a later
+                        // purge removes them.
+                        tracing::error!("could not delete old log segments: {e}");
+                    }
+                }
+            })?;
+        Ok(Self { queue })
+    }
+
+    /// Queues `paths` (from [`Wal::detach_before`]) for deletion.
+    pub fn remove(&self, paths: Vec<PathBuf>) -> std::io::Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        self.queue
+            .send(paths)
+            .map_err(|_| std::io::Error::other("the segment removal thread stopped"))
+    }
+}
+
 impl Wal {
     /// Drops every record with an index above `index` (Raft's conflicting suffix), durably.
     /// `index + 1 == first_index()` empties the log; asking to keep records that were already
