@@ -334,10 +334,15 @@ impl Task {
                         disconnected = true;
                         continue;
                     }
-                    // Transitions were missed: a reconnect may be among them.
+                    // Transitions were missed, a reconnect maybe among them: walk again now if
+                    // connected (no further transition may come), else once connected.
                     Err(broadcast::error::RecvError::Lagged(_)) => {
-                        disconnected = true;
-                        continue;
+                        if !self.client.state().is_connected() {
+                            disconnected = true;
+                            continue;
+                        }
+                        disconnected = false;
+                        self.rebuild().await
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
