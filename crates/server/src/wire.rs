@@ -1,12 +1,12 @@
 //! Who writes to a client connection's socket, and when.
 //!
 //! Normally only the connection's own task writes: it drains the outbound queue and writes each
-//! batch with one syscall. A watch event that fans out to many connections would then cost one
-//! task wake-up per watcher before the first byte moves, and on a small machine those wake-ups,
-//! not the writes, dominate the fan-out time. So when nothing is queued ahead of an event and the
-//! connection task is not in the middle of a write, the apply task writes the (already encoded)
-//! frame straight to the socket with a non-blocking `try_write`. Frames never interleave and never
-//! overtake one another:
+//! batch with one syscall. A watch event that fans out to many connections would then cost a task
+//! wake-up per watcher, handed between worker threads, before that watcher's event moves; on a
+//! small machine those wake-ups, not the writes, dominate the fan-out time. So when nothing is
+//! queued ahead of an event and the connection task is not in the middle of a write, the apply task
+//! writes the (already encoded) frame straight to the socket with a non-blocking `try_write`.
+//! Frames never interleave and never overtake one another:
 //! - the queue counts messages until they are *written*, not merely taken, so the apply task never
 //!   writes past a reply that is queued or half-written;
 //! - the connection task marks the socket held while it writes bytes of its own;
