@@ -117,25 +117,14 @@ pub fn recover(
 /// Lets consensus append to the write-ahead log.
 pub struct WalStore {
     wal: Wal,
-    /// Deletes segments behind a snapshot on a thread of its own, started at the first purge.
-    purger: Option<BackgroundRemover>,
+    /// Deletes segments behind a snapshot on a thread of its own.
+    purger: BackgroundRemover,
 }
 
 impl WalStore {
     pub fn new(wal: Wal) -> Self {
-        Self { wal, purger: None }
-    }
-
-    fn purger(&mut self) -> std::io::Result<&BackgroundRemover> {
-        if self.purger.is_none() {
-            self.purger = Some(BackgroundRemover::start(
-                self.wal.remover(),
-                "ferrokeeper-purge",
-            )?);
-        }
-        self.purger
-            .as_ref()
-            .ok_or_else(|| std::io::Error::other("purge thread missing"))
+        let purger = BackgroundRemover::new(wal.remover(), "ferrokeeper-purge");
+        Self { wal, purger }
     }
 }
 
@@ -157,9 +146,6 @@ impl LogStore for WalStore {
             .wal
             .detach_before(before)
             .map_err(std::io::Error::other)?;
-        if !detached.is_empty() {
-            self.purger()?.remove(detached)?;
-        }
-        Ok(())
+        self.purger.remove(detached)
     }
 }

@@ -372,8 +372,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
 /// The writer thread: group-commits appends, runs truncations and purges in order with them.
 fn run_writer_thread(shared: Arc<Shared>, mut commands: mpsc::UnboundedReceiver<Command>) {
+    let remover = BackgroundRemover::new(lock(&shared.wal).remover(), "ferrokeeper-raft-purge");
     let mut writer = Writer {
-        purge_in_background: true,
+        remover: Some(remover),
         ..Writer::default()
     };
     while let Some(first) = commands.blocking_recv() {
@@ -397,10 +398,9 @@ async fn run_writer_task(shared: Arc<Shared>, mut commands: mpsc::UnboundedRecei
 struct Writer {
     pending: Vec<(u64, IOFlushed<TypeConfig>)>,
     queued: Vec<Command>,
-    /// Delete purged segments on a thread of their own (started at the first purge) rather than
-    /// here: deleting a large file and syncing the directory would stall the appends queued
-    /// behind the purge. A simulation's inline disk purges in place, deterministically.
-    purge_in_background: bool,
+    /// Deletes purged segments on a thread of its own rather than here: deleting a large file and
+    /// syncing the directory would stall the appends queued behind the purge. `None` for a
+    /// simulation's inline disk, which purges in place, deterministically.
     remover: Option<BackgroundRemover>,
 }
 
@@ -449,41 +449,18 @@ impl Writer {
                     if !flush(shared, pending) {
                         return false;
                     }
-                    let purged = if self.purge_in_background {
-                        purge_detached(shared, index, &mut self.remover)
-                    } else {
-                        lock(&shared.wal).purge_before(index).map_err(other)
+                    let purged = match self.remover.as_mut() {
+                        Some(remover) => lock(&shared.wal)
+                            .detach_before(index)
+                            .map_err(other)
+                            .and_then(|detached| remover.remove(detached)),
+                        None => lock(&shared.wal).purge_before(index).map_err(other),
                     };
                     let _ = done.send(purged);
                 }
             }
         }
         flush(shared, pending)
-    }
-}
-
-/// Takes the segments below `index` out of the log now and hands them to the removal thread.
-fn purge_detached(
-    shared: &Shared,
-    index: u64,
-    remover: &mut Option<BackgroundRemover>,
-) -> io::Result<()> {
-    let (detached, segments) = {
-        let mut wal = lock(&shared.wal);
-        (wal.detach_before(index).map_err(other)?, wal.remover())
-    };
-    if detached.is_empty() {
-        return Ok(());
-    }
-    if remover.is_none() {
-        *remover = Some(BackgroundRemover::start(
-            segments,
-            "ferrokeeper-raft-purge",
-        )?);
-    }
-    match remover {
-        Some(remover) => remover.remove(detached),
-        None => Err(other("no segment removal thread")),
     }
 }
 
@@ -601,7 +578,7 @@ mod tests {
     /// Segments behind a purge leave the log at once and their files go on another thread, so
     /// the appends queued behind a purge do not wait for file deletion.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn purged_segments_are_deleted_in_the_background_and_stay_gone() {
+    async fn purged_segments_are_deleted_and_the_rest_stays_readable() {
         let dir = tempfile::tempdir().unwrap();
         let options = storage::WalOptions {
             segment_size: 4096,

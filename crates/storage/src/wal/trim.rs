@@ -56,19 +56,44 @@ impl SegmentRemover {
 }
 
 /// A thread of its own that deletes detached segments, batch after batch in the order they were
-/// detached, so a crash part way leaves a contiguous log. Dropping it lets the thread finish the
-/// batches already queued and stop.
+/// detached, so a crash part way leaves a contiguous log. The thread starts with the first batch;
+/// dropping this lets it finish the batches already queued and stop.
 #[derive(Debug)]
 pub struct BackgroundRemover {
-    queue: std::sync::mpsc::Sender<Vec<PathBuf>>,
+    remover: SegmentRemover,
+    name: &'static str,
+    queue: Option<std::sync::mpsc::Sender<Vec<PathBuf>>>,
 }
 
 impl BackgroundRemover {
-    /// Starts the thread, named `name`.
-    pub fn start(remover: SegmentRemover, name: &str) -> std::io::Result<Self> {
+    /// Deletes with `remover` on a thread named `name`.
+    pub fn new(remover: SegmentRemover, name: &'static str) -> Self {
+        Self {
+            remover,
+            name,
+            queue: None,
+        }
+    }
+
+    /// Queues `paths` (from [`Wal::detach_before`]) for deletion.
+    pub fn remove(&mut self, paths: Vec<PathBuf>) -> std::io::Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let queue = match &mut self.queue {
+            Some(queue) => queue,
+            None => self.queue.insert(self.start()?),
+        };
+        queue
+            .send(paths)
+            .map_err(|_| std::io::Error::other("the segment removal thread stopped"))
+    }
+
+    fn start(&self) -> std::io::Result<std::sync::mpsc::Sender<Vec<PathBuf>>> {
         let (queue, batches) = std::sync::mpsc::channel::<Vec<PathBuf>>();
+        let remover = self.remover.clone();
         std::thread::Builder::new()
-            .name(name.to_owned())
+            .name(self.name.to_owned())
             .spawn(move || {
                 for paths in batches {
                     if let Err(e) = remover.remove(&paths) {
@@ -78,17 +103,7 @@ impl BackgroundRemover {
                     }
                 }
             })?;
-        Ok(Self { queue })
-    }
-
-    /// Queues `paths` (from [`Wal::detach_before`]) for deletion.
-    pub fn remove(&self, paths: Vec<PathBuf>) -> std::io::Result<()> {
-        if paths.is_empty() {
-            return Ok(());
-        }
-        self.queue
-            .send(paths)
-            .map_err(|_| std::io::Error::other("the segment removal thread stopped"))
+        Ok(queue)
     }
 }
 
