@@ -40,13 +40,9 @@ impl OutboundTx {
         self.tx.send(msg).map_err(|_| SendError::Closed)
     }
 
-    /// Delivers a watch event whose encoded frame is `frame`: written straight to the socket when
-    /// nothing is queued ahead of it (see [`crate::wire`]), otherwise queued as `event()`.
-    pub fn send_event(
-        &self,
-        frame: &[u8],
-        event: impl FnOnce() -> Outbound,
-    ) -> Result<(), SendError> {
+    /// Delivers an encoded watch event: written straight to the socket when nothing is queued
+    /// ahead of it (see [`crate::wire`]), otherwise queued.
+    pub fn send_event(&self, frame: &Bytes) -> Result<(), SendError> {
         let direct = self.wire.try_direct(frame, |rest| {
             // A closed queue means the connection is ending; the rest no longer matters.
             let _ = self.tx.send(Outbound::FrameRest(rest));
@@ -54,7 +50,7 @@ impl OutboundTx {
         if direct {
             return Ok(());
         }
-        self.send(event())
+        self.send(Outbound::EventFrame(frame.clone()))
     }
 }
 
@@ -162,6 +158,8 @@ pub enum Outbound {
     Expired,
     /// Flush what is queued, then close the connection (session closed, expired or moved).
     Close,
+    /// A watch event already encoded; every watcher of one change shares the same bytes.
+    EventFrame(Bytes),
     /// The rest of an event frame the apply task began writing straight to the socket.
     FrameRest(Bytes),
 }

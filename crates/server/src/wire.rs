@@ -106,7 +106,7 @@ impl Wire {
     /// Writes `frame` now if nothing is ahead of it; false if it must be queued as usual. When only
     /// part of it fits, `queue_rest` queues the rest while the wire is still locked, so nothing
     /// can slip in between.
-    pub fn try_direct(&self, frame: &[u8], queue_rest: impl FnOnce(bytes::Bytes)) -> bool {
+    pub fn try_direct(&self, frame: &bytes::Bytes, queue_rest: impl FnOnce(bytes::Bytes)) -> bool {
         let Some(direct) = self.direct.as_ref() else {
             return false;
         };
@@ -134,7 +134,7 @@ impl Wire {
             .fetch_add(1, Ordering::Relaxed);
         if written < frame.len() {
             state.unwritten += 1;
-            queue_rest(bytes::Bytes::copy_from_slice(&frame[written..]));
+            queue_rest(frame.slice(written..));
         }
         true
     }
@@ -199,30 +199,30 @@ mod tests {
         let (server, wire, mut client) = pair().await;
         let no_rest = |_: bytes::Bytes| panic!("a small frame fits");
         // Held until the connection task starts serving.
-        assert!(!wire.try_direct(b"early", no_rest));
+        assert!(!wire.try_direct(&bytes::Bytes::from_static(b"early"), no_rest));
         wire.release(0);
-        assert!(wire.try_direct(b"first", no_rest));
+        assert!(wire.try_direct(&bytes::Bytes::from_static(b"first"), no_rest));
         assert_eq!(read_exactly(&mut client, 5).await, b"first");
         // A queued reply must go out first.
         assert!(wire.reserve(10));
-        assert!(!wire.try_direct(b"x", no_rest));
+        assert!(!wire.try_direct(&bytes::Bytes::from_static(b"x"), no_rest));
         wire.hold();
         wire.release(1);
-        assert!(wire.try_direct(b"second", no_rest));
+        assert!(wire.try_direct(&bytes::Bytes::from_static(b"second"), no_rest));
         assert_eq!(read_exactly(&mut client, 6).await, b"second");
         // Not while the connection task writes, nor after it ended.
         wire.hold();
-        assert!(!wire.try_direct(b"x", no_rest));
+        assert!(!wire.try_direct(&bytes::Bytes::from_static(b"x"), no_rest));
         wire.release(0);
         wire.close();
-        assert!(!wire.try_direct(b"x", no_rest));
+        assert!(!wire.try_direct(&bytes::Bytes::from_static(b"x"), no_rest));
         wire.release(0);
-        assert!(!wire.try_direct(b"x", no_rest));
+        assert!(!wire.try_direct(&bytes::Bytes::from_static(b"x"), no_rest));
         // Nor once the stream is gone.
         let (server2, wire2, _client2) = pair().await;
         wire2.release(0);
         drop(server2);
-        assert!(!wire2.try_direct(b"x", no_rest));
+        assert!(!wire2.try_direct(&bytes::Bytes::from_static(b"x"), no_rest));
         drop(server);
     }
 
@@ -231,13 +231,17 @@ mod tests {
         let (server, wire, mut client) = pair().await;
         wire.release(0);
         // Far more than a loopback socket buffers while the peer does not read.
-        let frame = frame_bytes();
+        let frame = bytes::Bytes::from(frame_bytes());
         let mut rest = None;
         assert!(wire.try_direct(&frame, |r| rest = Some(r)));
         let rest = rest.expect("a 32 MiB frame cannot go out in one non-blocking write");
         assert!(!rest.is_empty() && rest.len() < frame.len());
         // The rest is now ahead of anything else.
-        assert!(!wire.try_direct(b"x", |_| panic!("refused before writing")));
+        assert!(
+            !wire.try_direct(&bytes::Bytes::from_static(b"x"), |_| panic!(
+                "refused before writing"
+            ))
+        );
         let len = frame.len();
         let reader = tokio::spawn(async move { read_exactly(&mut client, len).await });
         // What the connection task does with the queued rest.

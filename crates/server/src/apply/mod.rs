@@ -117,8 +117,6 @@ pub struct ApplyTask {
     server_id: u64,
     /// Takes snapshots in the background every so many txns.
     snapshotter: Option<crate::snapshots::Snapshotter>,
-    /// The watch event being delivered, encoded (kept to reuse its allocation).
-    event_frame: bytes::BytesMut,
 }
 
 impl ApplyTask {
@@ -145,7 +143,6 @@ impl ApplyTask {
             waiting_syncs: VecDeque::new(),
             server_id,
             snapshotter,
-            event_frame: bytes::BytesMut::new(),
         }
     }
 
@@ -355,10 +352,10 @@ impl ApplyTask {
             }
             // The watches are spent (one-shot ones) whether or not the event may be delivered.
             let check = notify::ReadCheck::new(&trigger.acl);
-            // Encoded once for every watcher; most of them get these very bytes on their socket.
-            let mut frame = std::mem::take(&mut self.event_frame);
-            frame.clear();
+            // Encoded once for every watcher; each gets these very bytes, on its socket or queued.
+            let mut frame = bytes::BytesMut::new();
             encode_event(trigger.event, &trigger.path, zxid, &mut frame);
+            let frame = frame.freeze();
             for conn in watchers {
                 let allowed = || {
                     self.conns
@@ -369,15 +366,8 @@ impl ApplyTask {
                     tracing::trace!(conn, path = %trigger.path, "event filtered by ACL");
                     continue;
                 }
-                self.deliver(conn, |outbound| {
-                    outbound.send_event(&frame, || Outbound::Event {
-                        event: trigger.event,
-                        path: Arc::clone(&trigger.path),
-                        zxid,
-                    })
-                });
+                self.deliver(conn, |outbound| outbound.send_event(&frame));
             }
-            self.event_frame = frame;
         }
         let ok = applied.result.is_ok();
         // Another server's client: that server answers it.

@@ -443,6 +443,7 @@ impl Connection {
                 Outbound::Event { event, path, zxid } => {
                     encode_event(event, &path, zxid, &mut self.write_buf)
                 }
+                Outbound::EventFrame(frame) => self.write_buf.extend_from_slice(&frame),
                 Outbound::FrameRest(rest) => {
                     // Counted as sent when the apply task wrote its first part.
                     self.write_buf.extend_from_slice(&rest);
