@@ -15,9 +15,9 @@
 //!   [`NodeCache::changed`] fails with [`Error::SessionEnded`].
 
 use crate::error::Error;
-use crate::session::{check_path, retrying};
+use crate::session::{check_path, retrying, Reconnects};
 use client::{AddWatchMode, Client, EventType, PersistentWatcher, SessionState, Stat};
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 /// A snapshot of the node: `None` while it does not exist.
 pub type Snapshot = Option<(Vec<u8>, Stat)>;
@@ -46,8 +46,7 @@ impl NodeCache {
     /// Starts caching `path` (which need not exist yet).
     pub async fn start(client: Client, path: &str) -> Result<NodeCache, Error> {
         check_path(path)?;
-        // Subscribed first: a reconnect during the first read must cause a second one.
-        let states = client.state_events();
+        let reconnects = Reconnects::subscribe(&client);
         let watcher =
             retrying(&client, || client.add_watch(path, AddWatchMode::Persistent)).await?;
         let first = read(&client, path).await?;
@@ -57,7 +56,7 @@ impl NodeCache {
             client.clone(),
             path.to_string(),
             watcher,
-            states,
+            reconnects,
             tx,
             stop_rx,
         );
@@ -110,13 +109,10 @@ async fn run(
     client: Client,
     path: String,
     mut watcher: PersistentWatcher,
-    mut states: broadcast::Receiver<SessionState>,
+    mut reconnects: Reconnects,
     tx: watch::Sender<Snapshot>,
     mut stop: oneshot::Receiver<()>,
 ) {
-    // Every transition, not the latest state: a task polled late would otherwise see
-    // Connected, then Connected again, and miss the reconnect in between.
-    let mut disconnected = false;
     loop {
         tokio::select! {
             _ = &mut stop => return,
@@ -125,25 +121,8 @@ async fn run(
                 // The session ended or the watch was removed.
                 _ => return,
             },
-            state = states.recv() => match state {
-                Ok(s) if s.is_connected() => {
-                    if !std::mem::take(&mut disconnected) {
-                        continue;
-                    }
-                }
-                Ok(_) => {
-                    disconnected = true;
-                    continue;
-                }
-                // Transitions were missed, a reconnect maybe among them: read again once
-                // connected.
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    if !client.state().is_connected() {
-                        disconnected = true;
-                        continue;
-                    }
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
+            again = reconnects.next() => if !again {
+                return;
             },
         }
         match read(&client, &path).await {

@@ -88,3 +88,48 @@ pub(crate) fn check_path(path: &str) -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// Tells a cache when to read again: after its session reconnected, or after transitions were
+/// missed while it is connected (no further transition may come to say so). It follows every
+/// transition, not the latest state: a task polled late would otherwise see Connected, then
+/// Connected again, and miss the reconnect in between.
+pub(crate) struct Reconnects {
+    client: Client,
+    states: tokio::sync::broadcast::Receiver<SessionState>,
+    disconnected: bool,
+}
+
+impl Reconnects {
+    /// Subscribes now, so a reconnect during the cache's first read causes a second one.
+    pub(crate) fn subscribe(client: &Client) -> Self {
+        Self {
+            client: client.clone(),
+            states: client.state_events(),
+            disconnected: false,
+        }
+    }
+
+    /// True when the cache must read again; false once the session has ended. Cancel safe.
+    pub(crate) async fn next(&mut self) -> bool {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match self.states.recv().await {
+                Ok(s) if s.is_terminal() => return false,
+                Ok(s) if s.is_connected() => {
+                    if std::mem::take(&mut self.disconnected) {
+                        return true;
+                    }
+                }
+                Ok(_) => self.disconnected = true,
+                Err(RecvError::Lagged(_)) => {
+                    if self.client.state().is_connected() {
+                        self.disconnected = false;
+                        return true;
+                    }
+                    self.disconnected = true;
+                }
+                Err(RecvError::Closed) => return false,
+            }
+        }
+    }
+}

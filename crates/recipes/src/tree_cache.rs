@@ -36,11 +36,11 @@
 //!   whose events are never read grows by one event per change.
 
 use crate::error::Error;
-use crate::session::{check_path, retrying};
+use crate::session::{check_path, retrying, Reconnects};
 use client::{AddWatchMode, Client, EventType, PersistentWatcher, SessionState, Stat};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 /// How many node reads a walk keeps in flight.
@@ -128,7 +128,7 @@ impl TreeCache {
     pub async fn start(client: Client, root: &str) -> Result<TreeCache, Error> {
         check_path(root)?;
         // Subscribe first: a reconnect during the first walk must cause a second one.
-        let states = client.state_events();
+        let reconnects = Reconnects::subscribe(&client);
         let watcher = retrying(&client, || {
             client.add_watch(root, AddWatchMode::PersistentRecursive)
         })
@@ -154,7 +154,7 @@ impl TreeCache {
             events: events_tx,
             generation: generation_tx,
         };
-        tokio::spawn(task.run(watcher, states, stop_rx));
+        tokio::spawn(task.run(watcher, reconnects, stop_rx));
         Ok(TreeCache {
             client,
             root: root.to_string(),
@@ -314,37 +314,16 @@ impl Task {
     async fn run(
         self,
         mut watcher: PersistentWatcher,
-        mut states: broadcast::Receiver<SessionState>,
+        mut reconnects: Reconnects,
         mut stop: oneshot::Receiver<()>,
     ) {
-        let mut disconnected = false;
         loop {
             let step = tokio::select! {
                 biased;
                 _ = &mut stop => return,
-                state = states.recv() => match state {
-                    Ok(s) if s.is_terminal() => return,
-                    Ok(s) if s.is_connected() => {
-                        if !std::mem::take(&mut disconnected) {
-                            continue;
-                        }
-                        self.rebuild().await
-                    }
-                    Ok(_) => {
-                        disconnected = true;
-                        continue;
-                    }
-                    // Transitions were missed, a reconnect maybe among them: walk again now if
-                    // connected (no further transition may come), else once connected.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        if !self.client.state().is_connected() {
-                            disconnected = true;
-                            continue;
-                        }
-                        disconnected = false;
-                        self.rebuild().await
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
+                again = reconnects.next() => match again {
+                    true => self.rebuild().await,
+                    false => return,
                 },
                 ev = watcher.next() => match ev {
                     Some(ev) if ev.event_type != EventType::None => self.on_event(ev.event_type, &ev.path).await,
