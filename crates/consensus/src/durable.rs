@@ -106,6 +106,8 @@ pub(crate) fn run_log_thread<P: LogPayload>(
         }
         if let Err(e) = store.append(&records).and_then(|()| store.sync()) {
             tracing::error!("cannot write the log, refusing further writes: {e}");
+            // Refuse proposals before reporting the failure, so nobody who saw it can still propose.
+            proposals.close();
             failed();
             return;
         }
