@@ -6,7 +6,7 @@ use crate::config::ServerConfig;
 use consensus::Consensus;
 use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use storage::{SnapshotReader, SnapshotStore, SnapshotWriter};
@@ -80,10 +80,17 @@ pub fn read_tree(input: &mut dyn Read, tree_config: TreeConfig) -> Result<DataTr
 const BATCH: usize = 1024;
 /// Batches parsed ahead of the builder at most.
 const BATCHES_AHEAD: usize = 8;
+/// With this many batches waiting for the builder, the parser allocates the nodes itself.
+const BUILDER_BEHIND: usize = 2;
 
 /// [`read_tree`] on two threads: a helper parses znodes (and allocates their paths and data)
 /// while the caller's thread links them into the tree. Loading a big snapshot is otherwise
 /// bound by one thread doing both.
+///
+/// Allocating each znode's node goes to whichever side has time: the parser does it for a batch
+/// while the builder has batches waiting, and leaves it to the builder otherwise. Done always on
+/// one side, it made that side the bottleneck (measured on two cores with a 1M-znode snapshot:
+/// 0.38 s parsing against 0.16 s building, or 0.19 s against 0.33 s).
 pub fn read_whole_tree<R: BufRead + Send>(
     mut input: R,
     tree_config: TreeConfig,
@@ -95,7 +102,10 @@ pub fn read_whole_tree<R: BufRead + Send>(
     let (batches, parsed) = mpsc::sync_channel::<Vec<SnapshotNode>>(BATCHES_AHEAD);
     // Emptied batches go back to the parser, so their memory is reused.
     let (free, emptied) = mpsc::channel::<Vec<SnapshotNode>>();
+    // Batches sent and not yet taken by the builder.
+    let waiting = AtomicUsize::new(0);
     std::thread::scope(|scope| {
+        let waiting = &waiting;
         let parser = scope.spawn(move || -> Result<(), SnapshotError> {
             let mut path = Vec::new();
             while left > 0 {
@@ -103,10 +113,17 @@ pub fn read_whole_tree<R: BufRead + Send>(
                     .try_recv()
                     .unwrap_or_else(|_| Vec::with_capacity(BATCH));
                 let count = left.min(BATCH as u64);
+                let builder_behind = waiting.load(Ordering::Relaxed) >= BUILDER_BEHIND;
                 for _ in 0..count {
-                    batch.push(reader.read(&mut input, &mut path)?);
+                    let node = reader.read(&mut input, &mut path)?;
+                    batch.push(if builder_behind {
+                        node.prepared()?
+                    } else {
+                        node
+                    });
                 }
                 left -= count;
+                waiting.fetch_add(1, Ordering::Relaxed);
                 if batches.send(batch).is_err() {
                     // The builder gave up; its error is the one reported.
                     return Ok(());
@@ -116,6 +133,7 @@ pub fn read_whole_tree<R: BufRead + Send>(
         });
         let mut built = Ok(());
         for mut batch in parsed.iter() {
+            waiting.fetch_sub(1, Ordering::Relaxed);
             built = batch.drain(..).try_for_each(|node| builder.add(node));
             if built.is_err() {
                 break;
@@ -369,6 +387,30 @@ mod tests {
         assert_eq!(parallel.node_count(), serial.node_count());
         assert_eq!(parallel.node_count(), CHILDREN + 3);
         assert_eq!(parallel.sessions().count(), 1);
+    }
+
+    #[test]
+    fn nodes_prepared_by_the_parser_or_left_to_the_builder_build_the_same_tree() {
+        let bytes = snapshot_bytes();
+        let mut input = bytes.as_slice();
+        let head = SnapshotHead::read(&mut input).unwrap();
+        let reader = head.node_reader();
+        let count = head.node_count();
+        let mut builder = head.into_builder(TreeConfig::default());
+        let mut scratch = Vec::new();
+        for i in 0..count {
+            let node = reader.read(&mut input, &mut scratch).unwrap();
+            let node = if i % 3 == 0 {
+                node.prepared().unwrap()
+            } else {
+                node
+            };
+            builder.add(node).unwrap();
+        }
+        assert!(input.is_empty());
+        let mut again = Vec::new();
+        write_snapshot(&builder.finish().unwrap(), &mut again).unwrap();
+        assert!(again == bytes, "the tree writes back differently");
     }
 
     #[test]

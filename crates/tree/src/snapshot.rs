@@ -226,9 +226,44 @@ impl SnapshotHead {
     }
 }
 
-/// One znode of a snapshot: parsed and allocated, not yet part of a tree.
+/// One znode of a snapshot: parsed, not yet part of a tree.
+///
+/// Allocating the node itself ([`SnapshotNode::prepare`]) can happen on the parsing thread or be
+/// left to the builder, so a loader on two cores can split that work between them.
 #[derive(Debug)]
-pub struct SnapshotNode(PreparedNode);
+pub struct SnapshotNode(Parsed);
+
+#[derive(Debug)]
+enum Parsed {
+    /// Path and data allocated, the node not yet.
+    Parts {
+        path: Arc<str>,
+        data: Option<Bytes>,
+        acl: AclList,
+        stat: PersistedStat,
+    },
+    /// Allocated and checked.
+    Prepared(PreparedNode),
+}
+
+impl SnapshotNode {
+    /// Checks the path and allocates the node, unless that was done already.
+    pub fn prepared(self) -> Result<SnapshotNode, SnapshotError> {
+        Ok(SnapshotNode(Parsed::Prepared(self.into_prepared()?)))
+    }
+
+    fn into_prepared(self) -> Result<PreparedNode, SnapshotError> {
+        match self.0 {
+            Parsed::Parts {
+                path,
+                data,
+                acl,
+                stat,
+            } => Ok(PreparedNode::new(path, data, acl, stat)?),
+            Parsed::Prepared(prepared) => Ok(prepared),
+        }
+    }
+}
 
 /// Parses the znodes of a snapshot stream, one at a time.
 #[derive(Debug, Clone)]
@@ -280,7 +315,12 @@ impl NodeReader {
             ephemeral_owner: i64_at(48),
             pzxid: i64_at(56),
         };
-        Ok(SnapshotNode(PreparedNode::new(path, data, acl, stat)?))
+        Ok(SnapshotNode(Parsed::Parts {
+            path,
+            data,
+            acl,
+            stat,
+        }))
     }
 
     /// A node's data: copied straight out of `input`'s buffer when it is all there, so it is
@@ -313,7 +353,7 @@ pub struct SnapshotBuilder {
 impl SnapshotBuilder {
     /// Adds the next znode.
     pub fn add(&mut self, node: SnapshotNode) -> Result<(), SnapshotError> {
-        Ok(self.builder.add_prepared(node.0)?)
+        Ok(self.builder.add_prepared(node.into_prepared()?)?)
     }
 
     /// The tree, once every znode was added.
