@@ -431,8 +431,9 @@ fn largest_file(dir: &std::path::Path) -> std::path::PathBuf {
 fn flip_middle_byte(path: &std::path::Path) -> Vec<u8> {
     let original = std::fs::read(path).expect("read");
     let mut bytes = original.clone();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x55;
+    // Halfway into the written part: a log segment is preallocated, its second half zeros.
+    let written = bytes.iter().rposition(|&b| b != 0).expect("written bytes");
+    bytes[written / 2] ^= 0x55;
     std::fs::write(path, bytes).expect("write");
     original
 }

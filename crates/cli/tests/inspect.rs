@@ -366,8 +366,10 @@ fn damage_is_reported_with_file_and_offset_and_nothing_is_repaired() {
         .expect("a segment");
     let original = std::fs::read(&segment).expect("read segment");
 
-    // Cut the last record short, as a crash mid-write would.
-    std::fs::write(&segment, &original[..original.len() - 3]).expect("truncate");
+    // Cut the last record short, as a crash mid-write would. The segment is preallocated: its
+    // records end where the zeros after them start.
+    let written = original.iter().rposition(|&b| b != 0).expect("records") + 1;
+    std::fs::write(&segment, &original[..written - 3]).expect("truncate");
     let out = inspect(&w.server.data_dir(), &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -385,7 +387,7 @@ fn damage_is_reported_with_file_and_offset_and_nothing_is_repaired() {
     );
     assert_eq!(
         std::fs::metadata(&segment).expect("stat").len(),
-        original.len() as u64 - 3,
+        written as u64 - 3,
         "inspect changed the segment"
     );
 

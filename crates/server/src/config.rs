@@ -356,11 +356,13 @@ impl ServerConfig {
         self.data_log_dir.as_deref().unwrap_or(&self.data_dir)
     }
 
-    /// How the write-ahead log lays out its segments (`preAllocSize`).
+    /// How the write-ahead log lays out its segments: `preAllocSize` each, reserved when created
+    /// as ZooKeeper preallocates its log files, because syncing a write inside a file is cheaper
+    /// than syncing one that grows the file (no size update to commit).
     pub fn log_layout(&self) -> storage::SegmentLayout {
         storage::SegmentLayout {
             segment_size: u64::from(self.pre_alloc_size_kb) * 1024,
-            ..storage::SegmentLayout::default()
+            preallocate: true,
         }
     }
 

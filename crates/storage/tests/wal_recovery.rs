@@ -198,6 +198,89 @@ fn missing_or_damaged_segments_are_errors() {
     assert_eq!((path, reason), (first.path, Corruption::Truncated));
 }
 
+/// Options with segments preallocated, as the server writes its log.
+fn preallocated(segment_size: u64) -> storage::wal::WalOptions {
+    storage::wal::WalOptions {
+        preallocate: true,
+        ..options(segment_size)
+    }
+}
+
+/// Each 512-byte sector of `from..to`, in the file's own sector numbering.
+fn sectors(from: u64, to: u64) -> impl Iterator<Item = u64> {
+    (from / 512 * 512..to).step_by(512)
+}
+
+#[test]
+fn a_sector_of_the_unsynced_last_write_that_never_landed_cuts_the_log_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut wal, _) = Wal::open(dir.path(), preallocated(1 << 16)).unwrap();
+    append_synced(&mut wal, 1, 20, 4);
+    // The last write: records 21..=60 in one batch, spanning several sectors.
+    append_synced(&mut wal, 21, 60, 40);
+    let seg = wal.segments().pop().unwrap();
+    drop(wal);
+    let offsets = frame_offsets(seg.first_index, 60);
+    let (write_start, write_end) = (offsets[20], seg.bytes);
+    let frame_ends: Vec<u64> = offsets.iter().skip(1).copied().chain([write_end]).collect();
+    assert!(write_end - write_start > 4 * 512);
+    let pristine = std::fs::read(&seg.path).unwrap();
+    for sector in sectors(write_start, write_end) {
+        // A crash kept this sector from landing: it reads as it did before the write, zeros
+        // from where the write started; every other sector of the write landed.
+        let mut bytes = pristine.clone();
+        let from = sector.max(write_start) as usize;
+        bytes[from..(sector + 512) as usize].fill(0);
+        std::fs::write(&seg.path, &bytes).unwrap();
+        // Frames that end before the sector are intact; the first one reaching into it is not.
+        let first_hit = frame_ends
+            .iter()
+            .position(|&end| end > from as u64)
+            .unwrap();
+        if sector + 512 - (from as u64) < storage::wal::RECORD_HEADER_LEN {
+            // Only a header's first bytes are zero: too little to tell a lost sector from a
+            // length's high bytes, so it is reported, not cut.
+            expect_corrupt(Wal::open(dir.path(), preallocated(1 << 16)));
+            std::fs::write(&seg.path, &pristine).unwrap();
+            continue;
+        }
+        let (mut wal, rec) = Wal::open(dir.path(), preallocated(1 << 16))
+            .unwrap_or_else(|e| panic!("sector at {sector}: {e}"));
+        let torn = rec.torn_tail.expect("the cut is reported");
+        assert_eq!(torn.offset, offsets[first_hit], "sector at {sector}");
+        assert_eq!(rec.last_index, Some(first_hit as u64), "sector at {sector}");
+        assert_holds(&wal, 1, first_hit as u64);
+        // The log carries on from the cut.
+        append_synced(&mut wal, first_hit as u64 + 1, 60, 40);
+        drop(wal);
+        let (wal, rec) = Wal::open(dir.path(), preallocated(1 << 16)).unwrap();
+        assert_eq!(rec.torn_tail, None);
+        assert_holds(&wal, 1, 60);
+        drop(wal);
+        std::fs::write(&seg.path, &pristine).unwrap();
+    }
+}
+
+#[test]
+fn a_zeroed_sector_in_a_segment_before_the_last_is_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut wal, _) = Wal::open(dir.path(), preallocated(4096)).unwrap();
+    append_synced(&mut wal, 1, 200, 10);
+    let segments = wal.segments();
+    drop(wal);
+    assert!(segments.len() >= 2);
+    let first = &segments[0];
+    let last = first.first_index + first.records - 1;
+    let offsets = frame_offsets(first.first_index, last);
+    let pristine = std::fs::read(&first.path).unwrap();
+    let mut bytes = pristine.clone();
+    bytes[1024..1536].fill(0);
+    std::fs::write(&first.path, &bytes).unwrap();
+    let victim = *offsets.iter().rev().find(|&&at| at < 1024).unwrap();
+    let (path, offset, _) = expect_corrupt(Wal::open(dir.path(), preallocated(4096)));
+    assert_eq!((path, offset), (first.path.clone(), victim));
+}
+
 fn seg_path() -> PathBuf {
     PathBuf::from("/wal/log.0000000000000001")
 }

@@ -565,6 +565,10 @@ fn peer_type_mismatch_follows_the_server_line() {
 fn pre_alloc_size_sets_the_log_segment_size() {
     let default = ServerConfig::default().log_layout();
     assert_eq!(default.segment_size, 64 << 20);
+    assert!(
+        default.preallocate,
+        "the server reserves its log segments, as ZooKeeper does"
+    );
     let c = parse("preAllocSize=1024\n");
     assert_eq!(c.log_layout().segment_size, 1 << 20);
     assert!(c.unknown_keys.is_empty());

@@ -77,6 +77,11 @@ pub(super) fn open(dir: &Path, options: WalOptions) -> Result<(Wal, Recovery)> {
         }
         if let Tail::Torn { offset, reason } = scanned.tail {
             file.set_len(offset).ctx("truncate", &path)?;
+            if options.preallocate && offset < options.segment_size {
+                // Cutting dropped the reserved space; appends are cheaper to sync inside it.
+                file.allocate(options.segment_size)
+                    .ctx("fallocate", &path)?;
+            }
             file.sync_all().ctx("fsync", &path)?;
             let discarded_bytes = scanned.file_len - offset;
             tracing::warn!(

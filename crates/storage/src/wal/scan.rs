@@ -13,6 +13,8 @@ use super::format::{
 
 /// Read-ahead size: scanning goes through the file in windows this large.
 const WINDOW: u64 = 1 << 20;
+/// The smallest unit a disk writes whole; a crash may persist any subset of a write's sectors.
+const SECTOR: u64 = 512;
 
 /// What a scan found in a segment.
 #[derive(Debug)]
@@ -59,6 +61,25 @@ impl<'a> Window<'a> {
         }
         let from = (offset - self.start) as usize;
         Ok(&self.buf[from..from + len as usize])
+    }
+
+    /// Whether a sector overlapping `from..to` reads as zeros from `from` (or its start) to its
+    /// end: a sector that a crash kept from landing on preallocated space. Sectors are counted
+    /// from the start of the file, as the disk's are. Fewer zeros than a frame header are no
+    /// evidence (a length's high bytes are zero), so a sector's last few bytes never count.
+    fn unlanded_sector(&mut self, from: u64, to: u64) -> Result<bool> {
+        let mut sector = from / SECTOR * SECTOR;
+        while sector < to.max(from + 1) && sector < self.file_len {
+            let start = sector.max(from);
+            let end = (sector + SECTOR).min(self.file_len);
+            if end - start >= RECORD_HEADER_LEN
+                && self.get(start, end - start)?.iter().all(|&b| b == 0)
+            {
+                return Ok(true);
+            }
+            sector += SECTOR;
+        }
+        Ok(false)
     }
 
     /// Whether every byte in `from..file_len` is zero.
@@ -172,10 +193,11 @@ pub(crate) fn scan_segment(
             tail: Tail::Zeros,
         });
     }
-    if !w.zeros_from(evidence)? {
-        return Err(corrupt(bad_at, reason));
-    }
-    if !is_last {
+    // Torn: nothing landed after the bad frame, or (last segment only) a sector of the frame
+    // never landed, so the frame and everything after it belong to the one write that was never
+    // synced (a later record is acknowledged only after a sync that made this one durable too).
+    let torn = is_last && (w.zeros_from(evidence)? || w.unlanded_sector(bad_at, evidence)?);
+    if !torn {
         return Err(corrupt(bad_at, reason));
     }
     Ok(Scanned {
