@@ -59,11 +59,7 @@ fn reopen_with_a_different_segment_size_keeps_appending() {
 #[test]
 fn preallocated_segments_recover_the_same() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = WalOptions {
-        segment_size: 4096,
-        preallocate: true,
-        ..WalOptions::default()
-    };
+    let opts = preallocated(4096);
     let (mut wal, _) = Wal::open(dir.path(), opts.clone()).unwrap();
     append_synced(&mut wal, 1, 300, 7);
     let seg = wal.segments()[0].clone();

@@ -198,14 +198,6 @@ fn missing_or_damaged_segments_are_errors() {
     assert_eq!((path, reason), (first.path, Corruption::Truncated));
 }
 
-/// Options with segments preallocated, as the server writes its log.
-fn preallocated(segment_size: u64) -> storage::wal::WalOptions {
-    storage::wal::WalOptions {
-        preallocate: true,
-        ..options(segment_size)
-    }
-}
-
 /// Each 512-byte sector of `from..to`, in the file's own sector numbering.
 fn sectors(from: u64, to: u64) -> impl Iterator<Item = u64> {
     (from / 512 * 512..to).step_by(512)
@@ -276,7 +268,8 @@ fn a_zeroed_sector_in_a_segment_before_the_last_is_corruption() {
     let mut bytes = pristine.clone();
     bytes[1024..1536].fill(0);
     std::fs::write(&first.path, &bytes).unwrap();
-    let victim = *offsets.iter().rev().find(|&&at| at < 1024).unwrap();
+    // The frame holding the zeroed sector's first byte.
+    let victim = *offsets.iter().rev().find(|&&at| at <= 1024).unwrap();
     let (path, offset, _) = expect_corrupt(Wal::open(dir.path(), preallocated(4096)));
     assert_eq!((path, offset), (first.path.clone(), victim));
 }

@@ -77,7 +77,7 @@ pub(super) fn open(dir: &Path, options: WalOptions) -> Result<(Wal, Recovery)> {
         }
         if let Tail::Torn { offset, reason } = scanned.tail {
             file.set_len(offset).ctx("truncate", &path)?;
-            if options.preallocate && offset < options.segment_size {
+            if options.preallocate {
                 // Cutting dropped the reserved space; appends are cheaper to sync inside it.
                 file.allocate(options.segment_size)
                     .ctx("fallocate", &path)?;

@@ -23,6 +23,14 @@ pub fn options(segment_size: u64) -> WalOptions {
     }
 }
 
+/// Options with segments preallocated, as the server writes its log.
+pub fn preallocated(segment_size: u64) -> WalOptions {
+    WalOptions {
+        preallocate: true,
+        ..options(segment_size)
+    }
+}
+
 pub fn mem_options(fs: &MemFs, segment_size: u64) -> WalOptions {
     WalOptions {
         segment_size,
