@@ -7,6 +7,7 @@
 
 mod clock;
 mod durable;
+mod group_commit;
 pub mod raft;
 mod single_node;
 
@@ -138,6 +139,21 @@ impl Status {
 pub trait Consensus<P>: Send + Sync + 'static {
     /// Appends a proposal to the log. Proposals from one caller commit in the order proposed.
     fn propose(&self, payload: Arc<P>) -> Result<(), ConsensusError>;
+
+    /// Like [`Consensus::propose`], but the proposal may wait for the caller's next
+    /// [`Consensus::flush`]: writes proposed in a row are written together, and a standalone
+    /// log that is idle is written on the caller's own thread. Proposals from one caller still
+    /// commit in the order proposed, deferred or not.
+    fn propose_deferred(&self, payload: Arc<P>) -> Result<(), ConsensusError> {
+        self.propose(payload)
+    }
+
+    /// Sends on what [`Consensus::propose_deferred`] queued. With `on_this_thread`, a caller that
+    /// finds the log idle writes and syncs one batch itself before returning; it should then not
+    /// have just woken another task on this thread, which would wait for the sync.
+    fn flush(&self, on_this_thread: bool) {
+        let _ = on_this_thread;
+    }
 
     /// The zxid a linearizable read must wait for: every entry committed before this call has a
     /// zxid at or below it (ZooKeeper's `sync`; Raft's ReadIndex).

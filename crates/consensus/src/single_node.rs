@@ -1,21 +1,20 @@
-//! An ensemble of one with an in-memory log: every proposal commits as soon as it is ordered.
-//!
-//! Proposals are drained in batches, so a burst of writes from many connections crosses into the
-//! apply task as one message; the durable log of the ensemble work will fsync once per batch here.
+//! An ensemble of one: orders proposals, stamps zxid and time, and commits each batch once it is
+//! durable in the log (group commit, see [`crate::group_commit`]).
 
-use crate::durable::{run_log_thread, LogPayload, LogStore, LogThreadShared};
-use crate::{Clock, CommitSink, Committed, CommittedBatch, Consensus, ConsensusError, Role};
+use crate::durable::{LogPayload, LogStore};
+use crate::group_commit::{GroupCommit, Log};
+use crate::{Clock, CommitSink, Consensus, ConsensusError, Role};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// How many proposals one batch may carry, so one burst cannot starve readers of the apply task.
 const MAX_BATCH: usize = 1024;
 
-/// A single-node consensus: orders proposals, stamps zxid and time, forwards them to the apply task.
-pub struct SingleNode<P> {
-    proposals: mpsc::UnboundedSender<Arc<P>>,
-    last_proposed: Arc<AtomicI64>,
+/// A single-node consensus: a standalone server's log.
+pub struct SingleNode<P: LogPayload> {
+    log: Arc<GroupCommit<P>>,
+    /// The zxid of the newest entry in the log.
+    last_zxid: Arc<AtomicI64>,
     /// Entries below this zxid may be dropped from the durable log.
     compact_before: Arc<AtomicI64>,
     /// Standalone; the durable log marks it failed if it cannot write. Kept here so
@@ -23,59 +22,18 @@ pub struct SingleNode<P> {
     status: Arc<tokio::sync::watch::Sender<crate::Status>>,
 }
 
-impl<P: Send + Sync + 'static> SingleNode<P> {
-    /// Starts the ordering task on the current tokio runtime. `last_zxid` is the zxid of the state
-    /// the apply task starts from; new entries continue after it. Committed batches go to `committed`.
-    pub fn start(last_zxid: i64, clock: Arc<dyn Clock>, committed: impl CommitSink<P>) -> Self {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Arc<P>>();
-        let last_proposed = Arc::new(AtomicI64::new(last_zxid));
-        let counter = Arc::clone(&last_proposed);
-        tokio::spawn(async move {
-            let mut next_zxid = last_zxid;
-            let mut incoming = Vec::with_capacity(MAX_BATCH);
-            while rx.recv_many(&mut incoming, MAX_BATCH).await > 0 {
-                let time_ms = clock.now_ms();
-                let batch: CommittedBatch<P> = incoming
-                    .drain(..)
-                    .map(|payload| {
-                        next_zxid += 1;
-                        Committed {
-                            zxid: next_zxid,
-                            time_ms,
-                            payload,
-                        }
-                    })
-                    .collect();
-                counter.store(next_zxid, Ordering::Release);
-                if !committed.deliver(batch) {
-                    tracing::debug!("apply task gone; single-node log stops");
-                    return;
-                }
-            }
-        });
-        Self {
-            proposals: tx,
-            last_proposed,
-            compact_before: Arc::new(AtomicI64::new(0)),
-            status: Arc::new(tokio::sync::watch::Sender::new(crate::Status::standalone())),
-        }
-    }
-}
-
 impl<P: LogPayload> SingleNode<P> {
-    /// Like [`SingleNode::start`], but every batch is appended to `store` and synced before it
-    /// commits. The log is written on its own thread so a slow disk never blocks the runtime.
+    /// Starts the log thread. `last_zxid` is the zxid of the state the apply task starts from;
+    /// new entries continue after it. Every batch is appended to `store` and synced before it
+    /// goes to `committed`.
     pub fn start_durable(
         last_zxid: i64,
         clock: Arc<dyn Clock>,
         committed: impl CommitSink<P>,
         store: Box<dyn LogStore>,
     ) -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::unbounded_channel::<Arc<P>>();
-        let last_proposed = Arc::new(AtomicI64::new(last_zxid));
-        let counter = Arc::clone(&last_proposed);
+        let last_zxid = Arc::new(AtomicI64::new(last_zxid));
         let compact_before = Arc::new(AtomicI64::new(0));
-        let compact = Arc::clone(&compact_before);
         let status = Arc::new(tokio::sync::watch::Sender::new(crate::Status::standalone()));
         let fail = Arc::clone(&status);
         let failed = move || {
@@ -85,38 +43,54 @@ impl<P: LogPayload> SingleNode<P> {
                 s.failed = true;
             })
         };
+        let log = Arc::new(GroupCommit::new(
+            Log {
+                store,
+                committed: Some(Box::new(committed)),
+                clock,
+                last_zxid: Arc::clone(&last_zxid),
+                compact_before: Arc::clone(&compact_before),
+                failed: Some(Box::new(failed)),
+            },
+            MAX_BATCH,
+        ));
+        let thread_log = Arc::clone(&log);
         std::thread::Builder::new()
             .name("ferrokeeper-log".into())
-            .spawn(move || {
-                let shared = LogThreadShared {
-                    clock,
-                    last_zxid: counter,
-                    compact_before: compact,
-                    max_batch: MAX_BATCH,
-                };
-                run_log_thread(store, rx, committed, shared, failed)
-            })?;
+            .spawn(move || thread_log.run_log_thread())?;
         Ok(Self {
-            proposals: tx,
-            last_proposed,
+            log,
+            last_zxid,
             compact_before,
             status,
         })
     }
 }
 
-impl<P: Send + Sync + 'static> Consensus<P> for SingleNode<P> {
+impl<P: LogPayload> Drop for SingleNode<P> {
+    fn drop(&mut self) {
+        self.log.close();
+    }
+}
+
+impl<P: LogPayload> Consensus<P> for SingleNode<P> {
     fn propose(&self, payload: Arc<P>) -> Result<(), ConsensusError> {
-        self.proposals
-            .send(payload)
-            .map_err(|_| ConsensusError::Shutdown)
+        self.log.propose(payload, false)
+    }
+
+    fn propose_deferred(&self, payload: Arc<P>) -> Result<(), ConsensusError> {
+        self.log.propose(payload, true)
+    }
+
+    fn flush(&self, on_this_thread: bool) {
+        self.log.flush(on_this_thread);
     }
 
     fn read_barrier(&self) -> Result<i64, ConsensusError> {
-        // Everything proposed before now is ordered at or below the ordering task's counter once it
-        // drains its queue; proposals still queued get zxids above it, and were proposed by other
-        // sessions concurrently with this barrier, so they need not be waited for.
-        Ok(self.last_proposed.load(Ordering::Acquire))
+        // Every entry committed before now is at or below the log's newest zxid; proposals still
+        // queued get zxids above it, and were proposed by other sessions concurrently with this
+        // barrier, so they need not be waited for.
+        Ok(self.last_zxid.load(Ordering::Acquire))
     }
 
     fn role(&self) -> Role {
@@ -138,8 +112,10 @@ impl<P: Send + Sync + 'static> Consensus<P> for SingleNode<P> {
 mod tests {
     use super::*;
     use crate::durable::decode_record;
+    use crate::CommittedBatch;
     use bytes::{Buf, BufMut, Bytes, BytesMut};
     use std::sync::Mutex;
+    use tokio::sync::mpsc;
 
     impl LogPayload for u32 {
         fn encode(&self, out: &mut BytesMut) {
@@ -159,11 +135,15 @@ mod tests {
         appended: Arc<Mutex<Vec<(u64, Bytes)>>>,
         synced_upto: Arc<AtomicI64>,
         syncs: Arc<AtomicI64>,
+        /// The name of the thread that wrote each batch.
+        writers: Arc<Mutex<Vec<String>>>,
     }
 
     impl LogStore for MemoryStore {
         fn append(&mut self, records: &[(u64, Bytes)]) -> std::io::Result<()> {
             self.appended.lock().unwrap().extend_from_slice(records);
+            let name = std::thread::current().name().unwrap_or("").to_string();
+            self.writers.lock().unwrap().push(name);
             Ok(())
         }
         fn sync(&mut self) -> std::io::Result<()> {
@@ -183,8 +163,8 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn durable_node_commits_only_synced_entries_and_records_replay() {
+    #[test]
+    fn durable_node_commits_only_synced_entries_and_records_replay() {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let store = MemoryStore::default();
         let log = SingleNode::start_durable(5, Arc::new(FixedClock), tx, Box::new(store.clone()))
@@ -192,19 +172,7 @@ mod tests {
         for i in 0..500u32 {
             log.propose(Arc::new(i)).unwrap();
         }
-        let mut seen = Vec::new();
-        while seen.len() < 500 {
-            let batch = rx.recv().await.unwrap();
-            let synced = store.synced_upto.load(Ordering::SeqCst);
-            for c in batch {
-                assert!(
-                    c.zxid <= synced,
-                    "zxid {} committed before its sync",
-                    c.zxid
-                );
-                seen.push((c.zxid, *c.payload));
-            }
-        }
+        let seen = receive(&mut rx, &store, 500);
         let expected: Vec<_> = (0..500u32).map(|i| (6 + i as i64, i)).collect();
         assert_eq!(seen, expected);
         assert!(
@@ -265,20 +233,124 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn commits_in_proposal_order_with_consecutive_zxids() {
+    #[test]
+    fn commits_in_proposal_order_with_consecutive_zxids() {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let log = SingleNode::start(10, Arc::new(FixedClock), tx);
+        let store = MemoryStore::default();
+        let log = SingleNode::start_durable(10, Arc::new(FixedClock), tx, Box::new(store.clone()))
+            .unwrap();
         for i in 0..100u32 {
             log.propose(Arc::new(i)).unwrap();
         }
-        let mut seen = Vec::new();
-        while seen.len() < 100 {
-            let batch = rx.recv().await.unwrap();
-            seen.extend(batch.into_iter().map(|c| (c.zxid, *c.payload, c.time_ms)));
-        }
-        let expected: Vec<_> = (0..100u32).map(|i| (11 + i as i64, i, 42)).collect();
+        let seen = receive(&mut rx, &store, 100);
+        let expected: Vec<_> = (0..100u32).map(|i| (11 + i as i64, i)).collect();
         assert_eq!(seen, expected);
         assert_eq!(log.read_barrier().unwrap(), 110);
+    }
+
+    /// The next `n` committed entries as (zxid, payload), checking each was synced first.
+    fn receive(
+        rx: &mut mpsc::UnboundedReceiver<CommittedBatch<u32>>,
+        store: &MemoryStore,
+        n: usize,
+    ) -> Vec<(i64, u32)> {
+        let mut seen = Vec::new();
+        while seen.len() < n {
+            let batch = rx.blocking_recv().expect("the log stopped early");
+            let synced = store.synced_upto.load(Ordering::SeqCst);
+            for c in batch {
+                assert!(
+                    c.zxid <= synced,
+                    "zxid {} committed before its sync",
+                    c.zxid
+                );
+                seen.push((c.zxid, *c.payload));
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn a_deferred_proposal_waits_for_flush_and_an_idle_log_is_written_by_the_flushing_thread() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let store = MemoryStore::default();
+        let log = SingleNode::start_durable(0, Arc::new(FixedClock), tx, Box::new(store.clone()))
+            .unwrap();
+        log.propose_deferred(Arc::new(1)).unwrap();
+        log.propose_deferred(Arc::new(2)).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(rx.try_recv().is_err(), "nothing written before the flush");
+        assert_eq!(store.syncs.load(Ordering::SeqCst), 0);
+        let caller = std::thread::current().name().unwrap_or("").to_string();
+        log.flush(true);
+        // Written and delivered before flush returned, in one batch, by this thread.
+        let batch = rx.try_recv().expect("committed during the flush");
+        let zxids: Vec<_> = batch.iter().map(|c| (c.zxid, *c.payload)).collect();
+        assert_eq!(zxids, [(1, 1), (2, 2)]);
+        assert_eq!(*store.writers.lock().unwrap(), [caller]);
+        // Not on this thread: the log thread writes it.
+        log.propose_deferred(Arc::new(3)).unwrap();
+        log.flush(false);
+        assert_eq!(receive(&mut rx, &store, 1), [(3, 3)]);
+        assert_eq!(store.writers.lock().unwrap()[1], "ferrokeeper-log");
+        assert_eq!(log.read_barrier().unwrap(), 3);
+    }
+
+    #[test]
+    fn concurrent_proposers_flushing_on_their_own_threads_keep_each_ones_order_and_sync_first() {
+        const THREADS: u32 = 4;
+        const EACH: u32 = 2000;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let store = MemoryStore::default();
+        let log = Arc::new(
+            SingleNode::start_durable(0, Arc::new(FixedClock), tx, Box::new(store.clone()))
+                .unwrap(),
+        );
+        let proposers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || {
+                    for i in 0..EACH {
+                        let value = t * EACH + i;
+                        // A mix of every way in: plain, deferred then flushed here or by the thread.
+                        match i % 3 {
+                            0 => log.propose(Arc::new(value)).unwrap(),
+                            1 => {
+                                log.propose_deferred(Arc::new(value)).unwrap();
+                                log.flush(true);
+                            }
+                            _ => {
+                                log.propose_deferred(Arc::new(value)).unwrap();
+                                log.flush(i % 2 == 0);
+                            }
+                        }
+                        // Pauses let the log fall idle now and then, as between a client's writes.
+                        if i % 5 == 0 {
+                            std::thread::sleep(std::time::Duration::from_micros(200));
+                        }
+                    }
+                })
+            })
+            .collect();
+        let seen = receive(&mut rx, &store, (THREADS * EACH) as usize);
+        for p in proposers {
+            p.join().unwrap();
+        }
+        let zxids: Vec<_> = seen.iter().map(|s| s.0).collect();
+        assert_eq!(zxids, (1..=(THREADS * EACH) as i64).collect::<Vec<_>>());
+        for t in 0..THREADS {
+            let mine: Vec<_> = seen.iter().map(|s| s.1).filter(|v| v / EACH == t).collect();
+            assert_eq!(
+                mine,
+                (t * EACH..(t + 1) * EACH).collect::<Vec<_>>(),
+                "proposer {t}"
+            );
+        }
+        let writers = store.writers.lock().unwrap();
+        assert!(writers.iter().any(|w| w == "ferrokeeper-log"));
+        assert!(
+            writers.iter().any(|w| w != "ferrokeeper-log"),
+            "some batches written inline"
+        );
     }
 }

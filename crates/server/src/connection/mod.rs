@@ -369,10 +369,20 @@ impl Connection {
     }
 
     async fn serve_session(&mut self, s: &mut Session) -> Result<(), ConnectionError> {
+        let result = self.serve_requests(s).await;
+        // Writes of the last round still go to the log, as they would had the connection stayed.
+        s.pipeline.commit_round(&self.ctx, false);
+        result
+    }
+
+    async fn serve_requests(&mut self, s: &mut Session) -> Result<(), ConnectionError> {
         let mut batch = Vec::with_capacity(WRITE_BATCH);
         // The connect response is out: from now on the apply task may write events directly.
         s.outbound.wire().release(0);
         loop {
+            // Everything read or answered since the last turn has been routed: its writes go
+            // to the log as one batch, before this task waits again.
+            s.pipeline.commit_round(&self.ctx, true);
             let may_read =
                 s.pipeline.outstanding() < self.ctx.limits.max_outstanding_per_connection;
             tokio::select! {

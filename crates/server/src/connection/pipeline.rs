@@ -29,6 +29,10 @@ pub struct Pipeline {
     held: VecDeque<Held>,
     /// Writes are refused (a read-only session).
     read_only: bool,
+    /// This round proposed writes that wait for [`Pipeline::commit_round`].
+    deferred: bool,
+    /// This round sent requests to the apply task, which now waits to run on this thread.
+    woke_apply: bool,
 }
 
 /// Why the connection must stop.
@@ -47,6 +51,8 @@ impl Pipeline {
             outstanding: 0,
             held: VecDeque::new(),
             read_only: false,
+            deferred: false,
+            woke_apply: false,
         }
     }
 
@@ -116,7 +122,7 @@ impl Pipeline {
                     read.prep_error = Some(err);
                 }
                 if self.held.is_empty() && self.writes_in_flight == 0 {
-                    ctx.apply.send(input).map_err(|_| PipelineError::Shutdown)?;
+                    self.send_read(ctx, input)?;
                 } else {
                     self.held.push_back(Held::Read(input));
                 }
@@ -127,9 +133,25 @@ impl Pipeline {
 
     fn propose(&mut self, ctx: &ServerContext, p: Arc<Proposal>) -> Result<(), PipelineError> {
         self.writes_in_flight += 1;
+        self.deferred = true;
         ctx.consensus
-            .propose(p)
+            .propose_deferred(p)
             .map_err(|_| PipelineError::Shutdown)
+    }
+
+    fn send_read(&mut self, ctx: &ServerContext, input: ApplyInput) -> Result<(), PipelineError> {
+        self.woke_apply = true;
+        ctx.apply.send(input).map_err(|_| PipelineError::Shutdown)
+    }
+
+    /// Ends a round of requests and replies: the writes it proposed go to the log together.
+    /// With `may_write_here`, an idle standalone log is written on this thread, unless the
+    /// round woke the apply task, which would then wait on this thread for the sync.
+    pub fn commit_round(&mut self, ctx: &ServerContext, may_write_here: bool) {
+        if std::mem::take(&mut self.deferred) {
+            ctx.consensus.flush(may_write_here && !self.woke_apply);
+        }
+        self.woke_apply = false;
     }
 
     /// A reply left for the client; `write` says whether it answered a write.
@@ -145,9 +167,7 @@ impl Pipeline {
             }
             match self.held.pop_front() {
                 Some(Held::Write(p)) => self.propose(ctx, p)?,
-                Some(Held::Read(input)) => {
-                    ctx.apply.send(input).map_err(|_| PipelineError::Shutdown)?
-                }
+                Some(Held::Read(input)) => self.send_read(ctx, input)?,
                 None => break,
             }
         }

@@ -90,14 +90,23 @@ impl RawClient {
     }
 
     pub async fn send(&mut self, xid: i32, request: &Request) {
-        let mut body = BytesMut::new();
-        RequestHeader {
-            xid,
-            op: request.op_code().as_i32(),
+        self.send_all(&[(xid, request.clone())]).await;
+    }
+
+    /// Sends requests in one write, as a client pipelining them does.
+    pub async fn send_all(&mut self, requests: &[(i32, Request)]) {
+        let mut out = BytesMut::new();
+        for (xid, request) in requests {
+            let mut body = BytesMut::new();
+            RequestHeader {
+                xid: *xid,
+                op: request.op_code().as_i32(),
+            }
+            .encode(&mut body);
+            request.encode(&mut body);
+            jute::frame::write_frame(&body, &mut out);
         }
-        .encode(&mut body);
-        request.encode(&mut body);
-        self.send_raw(&body).await;
+        self.stream.write_all(&out).await.expect("write");
     }
 
     /// The next frame body, or `None` when the server closed the connection.
