@@ -204,11 +204,11 @@ if [[ " $PARTS " == *" standalone "* ]]; then
     for _ in $(seq 1 "$RUNS"); do
         p50=$("$FK" bench fsync --dir "$work" --count 2000 --size 1024 --json \
             | python3 -c "import json, sys; print(json.load(sys.stdin)['p50_ms'])")
-        fact standalone "one 1 KiB append + fdatasync on this disk, p50 (ms)" disk "$p50"
+        fact standalone "one 1 KiB log write + fdatasync on this disk, p50 (ms)" disk "$p50"
         # ... plus the loopback request and reply around it: the least any durable server can do.
         p50=$("$FK" bench round-trip --dir "$work" --count 2000 --size 1024 --json \
             | python3 -c "import json, sys; print(json.load(sys.stdin)['p50_ms'])")
-        fact standalone "one 1 KiB request over loopback, appended + fdatasync, answered, p50 (ms)" round-trip "$p50"
+        fact standalone "one 1 KiB request over loopback, logged + fdatasync, answered, p50 (ms)" round-trip "$p50"
         # The machine's floor under watch fan-out: a frame to each of 1000 loopback connections.
         p50=$("$FK" bench fanout --connections 1000 --rounds 200 --threads 1 --json \
             | python3 -c "import json, sys; print(json.load(sys.stdin)['p50_ms'])")

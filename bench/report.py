@@ -49,9 +49,10 @@ def fact_lines(part):
     lines = []
     # Machine floors (no server involved) and each server's ratio to them.
     floors = (
-        ("disk", "one 1 KiB append + fdatasync on this disk (`ferrokeeper bench fsync`)", 3,
+        ("disk", "one 1 KiB write + fdatasync into a log file sized ahead, as both servers' are, on this disk "
+         "(`ferrokeeper bench fsync`)", 3,
          "single client set", "fdatasync p50"),
-        ("round-trip", "one 1 KiB request over loopback TCP to a thread that appends it, calls fdatasync and "
+        ("round-trip", "one 1 KiB request over loopback TCP to a thread that writes it to such a log file, calls fdatasync and "
          "answers (`ferrokeeper bench round-trip`, no server)", 3, "single client set",
          "durable round-trip floor p50"),
         ("loopback", "one 60 B frame written to each of 1000 loopback TCP connections until every receiving "

@@ -76,11 +76,11 @@ enum BenchCommand {
         #[arg(long, default_value_t = 300.0)]
         timeout: f64,
     },
-    /// Measure this disk's latency of one append plus fdatasync (no server involved): the floor
-    /// under a durable server's single-client write latency.
+    /// Measure this disk's latency of one log write plus fdatasync (no server involved): the
+    /// floor under a durable server's single-client write latency.
     Fsync(DiskProbe),
     /// Measure the floor under a durable server's single-client write latency (no server
-    /// involved): a request over loopback TCP to a thread that appends it, calls fdatasync and
+    /// involved): a request over loopback TCP to a thread that logs it, calls fdatasync and
     /// answers, with nothing else in between.
     RoundTrip(DiskProbe),
     /// Measure this machine's floor under watch fan-out (no server involved): one small frame
@@ -147,7 +147,10 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     if let Some(BenchCommand::Fsync(DiskProbe { dir, count, size })) = &args.command {
         let p = bench::fdatasync_latency(dir, (*count).max(1), *size)
             .map_err(|e| format!("cannot measure fdatasync in {}: {e}", dir.display()))?;
-        let what = format!("append {size} B + fdatasync in {}", dir.display());
+        let what = format!(
+            "write {size} B into a log file + fdatasync in {}",
+            dir.display()
+        );
         print_probe(args.json, &what, "fdatasync", *size, *count, &p);
         return Ok(());
     }
@@ -159,7 +162,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             )
         })?;
         let what = format!(
-            "{size} B over loopback, appended + fdatasync in {}, answered",
+            "{size} B over loopback, logged + fdatasync in {}, answered",
             dir.display()
         );
         print_probe(args.json, &what, "durable-round-trip", *size, *count, &p);
