@@ -11,6 +11,7 @@
 mod cpu;
 mod disk;
 mod loopback;
+mod pacer;
 mod report;
 mod stats;
 mod workload;
@@ -23,6 +24,7 @@ pub use stats::{Percentiles, Samples};
 pub use workload::{key, Workload, ROOT};
 
 use client::{Client, CreateOptions};
+use pacer::Pacer;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -234,6 +236,13 @@ pub async fn run(opts: &Options) -> Result<Report, BenchError> {
                     }
                 }));
             }
+            let pacer = match opts.rate.filter(|r| *r > 0.0) {
+                Some(rate) => Some(
+                    Pacer::start(rate, start, deadline)
+                        .map_err(|e| BenchError::Prepare(format!("cannot start the pacer: {e}")))?,
+                ),
+                None => None,
+            };
             let mut clients = Vec::new();
             for (c, pending) in connecting.into_iter().enumerate() {
                 let zk = pending
@@ -244,10 +253,10 @@ pub async fn run(opts: &Options) -> Result<Report, BenchError> {
                     let (zk, opts2, value) = (zk.clone(), opts.clone(), value.clone());
                     let completed = Arc::clone(&completed);
                     let prefix = format!("{run_id:08x}-{c}-{w}");
-                    let pace = pace_of(opts, c * opts.in_flight.max(1) + w, start);
+                    let pacer = pacer.clone();
                     tasks.push(tokio::spawn(async move {
                         let window = (measure_from, deadline);
-                        worker(zk, opts2, value, prefix, window, pace, completed).await
+                        worker(zk, opts2, value, prefix, window, pacer, completed).await
                     }));
                 }
             }
@@ -298,32 +307,13 @@ impl Outcome {
     }
 }
 
-/// When worker `index` sends: its first request's due time and the interval between them.
-#[derive(Debug, Clone, Copy)]
-struct Pace {
-    first: Instant,
-    interval: Duration,
-}
-
-/// The schedule of worker `index` under `opts.rate`: every worker sends at the same rate, their
-/// first requests spread evenly over one interval so the server sees a steady stream.
-fn pace_of(opts: &Options, index: usize, start: Instant) -> Option<Pace> {
-    let rate = opts.rate.filter(|r| *r > 0.0)?;
-    let workers = (opts.clients.max(1) * opts.in_flight.max(1)) as f64;
-    let interval = Duration::from_secs_f64(workers / rate);
-    Some(Pace {
-        first: start + interval.mul_f64(index as f64 / workers),
-        interval,
-    })
-}
-
 async fn worker(
     zk: Option<Client>,
     opts: Options,
     value: Vec<u8>,
     prefix: String,
     (measure_from, deadline): (Instant, Instant),
-    pace: Option<Pace>,
+    pacer: Option<Arc<Pacer>>,
     completed: Arc<AtomicU64>,
 ) -> Outcome {
     let mut out = Outcome::default();
@@ -331,14 +321,14 @@ async fn worker(
     while Instant::now() < deadline {
         n += 1;
         let unique = format!("{prefix}-{n}");
-        // Under a rate, wait for this request's turn and count its latency from then.
-        let due = pace.map(|p| p.first + p.interval.mul_f64((n - 1) as f64));
-        if let Some(due) = due {
-            if due >= deadline {
-                break;
-            }
-            tokio::time::sleep_until(due.into()).await;
-        }
+        // Under a rate, wait for a request's turn and count its latency from then.
+        let due = match &pacer {
+            Some(pacer) => match pacer.next().await {
+                Some(due) => Some(due),
+                None => break,
+            },
+            None => None,
+        };
         let start_clock = || due.unwrap_or_else(Instant::now);
         let began;
         let result = match (&zk, opts.workload) {
