@@ -236,13 +236,12 @@ pub async fn run(opts: &Options) -> Result<Report, BenchError> {
                     }
                 }));
             }
-            let pacer = match opts.rate.filter(|r| *r > 0.0) {
-                Some(rate) => Some(
-                    Pacer::start(rate, start, deadline)
-                        .map_err(|e| BenchError::Prepare(format!("cannot start the pacer: {e}")))?,
-                ),
-                None => None,
-            };
+            let pacer = opts
+                .rate
+                .filter(|r| *r > 0.0)
+                .map(|rate| Pacer::start(rate, start, deadline))
+                .transpose()
+                .map_err(|e| BenchError::Prepare(format!("cannot start the pacer: {e}")))?;
             let mut clients = Vec::new();
             for (c, pending) in connecting.into_iter().enumerate() {
                 let zk = pending

@@ -165,10 +165,7 @@ mod tests {
 
     #[test]
     fn durable_node_commits_only_synced_entries_and_records_replay() {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let store = MemoryStore::default();
-        let log = SingleNode::start_durable(5, Arc::new(FixedClock), tx, Box::new(store.clone()))
-            .unwrap();
+        let (log, mut rx, store) = start_on_memory(5);
         for i in 0..500u32 {
             log.propose(Arc::new(i)).unwrap();
         }
@@ -189,6 +186,23 @@ mod tests {
             .collect();
         assert_eq!(replayed.len(), 500);
         assert_eq!(replayed[0], (6, 0, 42));
+    }
+
+    /// A durable node over a fresh memory store whose last entry is `last_zxid`, and its
+    /// committed stream.
+    fn start_on_memory(
+        last_zxid: i64,
+    ) -> (
+        SingleNode<u32>,
+        mpsc::UnboundedReceiver<CommittedBatch<u32>>,
+        MemoryStore,
+    ) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let store = MemoryStore::default();
+        let log =
+            SingleNode::start_durable(last_zxid, Arc::new(FixedClock), tx, Box::new(store.clone()))
+                .unwrap();
+        (log, rx, store)
     }
 
     /// A disk that refuses every sync.
@@ -235,10 +249,7 @@ mod tests {
 
     #[test]
     fn commits_in_proposal_order_with_consecutive_zxids() {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let store = MemoryStore::default();
-        let log = SingleNode::start_durable(10, Arc::new(FixedClock), tx, Box::new(store.clone()))
-            .unwrap();
+        let (log, mut rx, store) = start_on_memory(10);
         for i in 0..100u32 {
             log.propose(Arc::new(i)).unwrap();
         }
@@ -272,10 +283,7 @@ mod tests {
 
     #[test]
     fn a_deferred_proposal_waits_for_flush_and_an_idle_log_is_written_by_the_flushing_thread() {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let store = MemoryStore::default();
-        let log = SingleNode::start_durable(0, Arc::new(FixedClock), tx, Box::new(store.clone()))
-            .unwrap();
+        let (log, mut rx, store) = start_on_memory(0);
         log.propose_deferred(Arc::new(1)).unwrap();
         log.propose_deferred(Arc::new(2)).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -300,12 +308,8 @@ mod tests {
     fn concurrent_proposers_flushing_on_their_own_threads_keep_each_ones_order_and_sync_first() {
         const THREADS: u32 = 4;
         const EACH: u32 = 2000;
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let store = MemoryStore::default();
-        let log = Arc::new(
-            SingleNode::start_durable(0, Arc::new(FixedClock), tx, Box::new(store.clone()))
-                .unwrap(),
-        );
+        let (log, mut rx, store) = start_on_memory(0);
+        let log = Arc::new(log);
         let proposers: Vec<_> = (0..THREADS)
             .map(|t| {
                 let log = Arc::clone(&log);
