@@ -145,11 +145,15 @@ connect_string() { # port...
 # Runs every workload of the named array against both targets, alternating, RUNS times; every run
 # gets freshly started servers on empty data directories, so no run inherits another's tree (or its
 # disk use: ZooKeeper keeps every snapshot and log unless purged).
+#
+# An entry "name|bench arguments|floors" also measures the disk's floors right before each of its
+# runs (see `disk_floors`), so a ratio to the floor compares the same minutes of this disk.
 measure() { # part workloads-array-name size zk-first-port fk-first-port
     local part=$1 size=$3 zk_port=$4 fk_port=$5
     local -n list=$2
     for entry in "${list[@]}"; do
-        local name=${entry%%|*} args=${entry#*|}
+        local name=${entry%%|*} args=${entry#*|} floors=
+        if [[ "$args" == *"|floors" ]]; then args=${args%|floors}; floors=1; fi
         for run in $(seq 1 "$RUNS"); do
             for target in zookeeper ferrokeeper; do
                 local port=$zk_port
@@ -159,6 +163,7 @@ measure() { # part workloads-array-name size zk-first-port fk-first-port
                 conn=$(connect_string "${started_ports[@]}")
                 pid_list=$(IFS=,; echo "${started_pids[*]}")
                 echo "[$part $run/$RUNS] $target: $name" >&2
+                if [ -n "$floors" ]; then disk_floors "$part" "$run" "$target"; fi
                 # shellcheck disable=SC2086
                 line=$("$FK" bench --server "$conn" $args --warmup "$WARMUP" \
                     --duration "$DURATION" --server-pid "$pid_list" --json | tail -n 1)
@@ -185,6 +190,19 @@ PY
 
 fact() { printf '{"part":"%s","what":"%s","target":"%s","value":%s}\n' "$@" >> "$facts"; }
 
+# The floors under a durable single-client write, measured where the servers write, tagged with
+# the run and the server whose run comes next: this VM's disk is several times slower in some
+# minutes than in others, and a floor taken at another moment says nothing about that run.
+disk_floors() { # part run beside
+    local p50 kind
+    for kind in fsync round-trip; do
+        p50=$("$FK" bench "$kind" --dir "$work" --count 2000 --size 1024 --json \
+            | python3 -c "import json, sys; print(json.load(sys.stdin)['p50_ms'])")
+        printf '{"part":"%s","what":"floor","target":"%s","run":%s,"beside":"%s","value":%s}\n' \
+            "$1" "$kind" "$2" "$3" "$p50" >> "$facts"
+    done
+}
+
 if [[ " $PARTS " == *" standalone "* ]]; then
     # name | bench arguments
     STANDALONE=(
@@ -194,21 +212,13 @@ if [[ " $PARTS " == *" standalone "* ]]; then
         "mixed 80/20, 16x32|--workload mixed --read-ratio 0.8 --clients 16 --in-flight 32"
         "multi of 4 sets, 16x32|--workload multi --ops 4 --clients 16 --in-flight 32"
         "set 1KB, 16x32 (CPU)|--workload set --clients 16 --in-flight 32 --value-size 1024"
-        "single client set|--workload set --clients 1 --in-flight 1"
+        "single client set|--workload set --clients 1 --in-flight 1|floors"
         # One load-generator thread: a fan-out's latency needs no client parallelism, and two
         # client threads handing 1000 woken sessions to each other compete with the server.
         "watch fan-out 1000|--workload watch --watchers 1000 --threads 1"
         "sessions, 8x4|--workload sessions --clients 8 --in-flight 4"
     )
-    # The disk's own floor under a durable single-client write, measured where the servers write.
     for _ in $(seq 1 "$RUNS"); do
-        p50=$("$FK" bench fsync --dir "$work" --count 2000 --size 1024 --json \
-            | python3 -c "import json, sys; print(json.load(sys.stdin)['p50_ms'])")
-        fact standalone "one 1 KiB log write + fdatasync on this disk, p50 (ms)" disk "$p50"
-        # ... plus the loopback request and reply around it: the least any durable server can do.
-        p50=$("$FK" bench round-trip --dir "$work" --count 2000 --size 1024 --json \
-            | python3 -c "import json, sys; print(json.load(sys.stdin)['p50_ms'])")
-        fact standalone "one 1 KiB request over loopback, logged + fdatasync, answered, p50 (ms)" round-trip "$p50"
         # The machine's floor under watch fan-out: a frame to each of 1000 loopback connections.
         p50=$("$FK" bench fanout --connections 1000 --rounds 200 --threads 1 --json \
             | python3 -c "import json, sys; print(json.load(sys.stdin)['p50_ms'])")

@@ -45,33 +45,57 @@ def table(part):
     return lines
 
 
-def fact_lines(part):
+def run_p50(part, name, target, run):
+    vals = [r["result"]["p50_ms"] for r in rows
+            if r["part"] == part and r["name"] == name and r["target"] == target and r["run"] == run]
+    return vals[0] if vals else None
+
+
+# Machine floors, no server involved: (fact target, what was measured, digits, workload, floor name).
+FLOORS = (
+    ("fsync", "one 1 KiB write + fdatasync into a log file sized ahead, as both servers' are, on this disk "
+     "(`ferrokeeper bench fsync`)", 3, "single client set", "fdatasync p50"),
+    ("round-trip", "one 1 KiB request over loopback TCP to a thread that writes it to such a log file, calls "
+     "fdatasync and answers (`ferrokeeper bench round-trip`, no server)", 3, "single client set",
+     "durable round-trip floor p50"),
+    ("loopback", "one 60 B frame written to each of 1000 loopback TCP connections until every receiving "
+     "task has read it (`ferrokeeper bench fanout`, no server)", 2, "watch fan-out 1000",
+     "loopback fan-out floor p50"),
+)
+
+
+def floor_lines(part):
     lines = []
-    # Machine floors (no server involved) and each server's ratio to them.
-    floors = (
-        ("disk", "one 1 KiB write + fdatasync into a log file sized ahead, as both servers' are, on this disk "
-         "(`ferrokeeper bench fsync`)", 3,
-         "single client set", "fdatasync p50"),
-        ("round-trip", "one 1 KiB request over loopback TCP to a thread that writes it to such a log file, calls fdatasync and "
-         "answers (`ferrokeeper bench round-trip`, no server)", 3, "single client set",
-         "durable round-trip floor p50"),
-        ("loopback", "one 60 B frame written to each of 1000 loopback TCP connections until every receiving "
-         "task has read it (`ferrokeeper bench fanout`, no server)", 2, "watch fan-out 1000",
-         "loopback fan-out floor p50"),
-    )
-    for kind, probe, digits, workload, floor_name in floors:
-        probes = sorted(n["value"] for n in notes if n["part"] == part and n["target"] == kind)
-        if not probes:
+    for kind, probe, digits, workload, floor_name in FLOORS:
+        taken = [n for n in notes if n["part"] == part and n["target"] == kind]
+        if not taken:
             continue
-        floor = statistics.median(probes)
-        lines.append(f"- {probe}, p50: {floor:.{digits}f} ms (median of {len(probes)} probes)")
+        values = sorted(n["value"] for n in taken)
+        beside = [n for n in taken if "beside" in n]
+        when = ", each right before a run of the workload below" if beside else ""
+        lines.append(f"- {probe}, p50: {statistics.median(values):.{digits}f} ms (median of {len(values)} "
+                     f"probes{when}; {values[0]:.{digits}f}–{values[-1]:.{digits}f})")
+        short = workload.replace("single client set", "single-client set")
         for target, label in (("zookeeper", "ZooKeeper"), ("ferrokeeper", "Ferrokeeper")):
+            if beside:
+                # Each run against the probe taken just before it, on the same minutes of the disk.
+                ratios = [p50 / n["value"] for n in beside if n["beside"] == target
+                          for p50 in [run_p50(part, workload, target, n["run"])] if p50 is not None]
+                if ratios:
+                    each = ", ".join(f"{r:.2f}" for r in ratios)
+                    lines.append(f"- {short} p50 / {floor_name} measured right before it, {label}: "
+                                 f"{statistics.median(ratios):.2f}× (median; runs: {each})")
+                continue
             p50 = med(part, workload, target, "p50_ms")
             if p50 is not None:
-                short = workload.replace("single client set", "single-client set")
-                lines.append(f"- {short} p50 / {floor_name}, {label}: {p50 / floor:.2f}×")
+                lines.append(f"- {short} p50 / {floor_name}, {label}: {p50 / statistics.median(values):.2f}×")
+    return lines
+
+
+def fact_lines(part):
+    lines = floor_lines(part)
     for what in dict.fromkeys(n["what"] for n in notes
-                              if n["part"] == part and n["target"] not in [f[0] for f in floors]):
+                              if n["part"] == part and n["target"] not in [f[0] for f in FLOORS]):
         taken = {}
         for n in notes:
             if n["part"] == part and n["what"] == what:
