@@ -106,18 +106,22 @@ impl Children {
     }
 
     /// Adds many children; cheapest when they arrive in order, as a snapshot lists them.
-    pub(crate) fn extend(&mut self, children: Vec<ChildName>) {
+    /// `verified_ascending`: the caller has already seen each name come after the one before.
+    pub(crate) fn extend(&mut self, children: Vec<ChildName>, verified_ascending: bool) {
         if children.is_empty() {
             return;
         }
         let children = if !self.is_empty() {
             children
         } else if children.len() <= SMALL_CHILDREN_MAX {
-            if children.windows(2).all(|w| w[0] < w[1]) {
+            if verified_ascending || children.windows(2).all(|w| w[0] < w[1]) {
                 *self = Children::Small(children);
                 return;
             }
             children
+        } else if verified_ascending {
+            *self = Children::Large(PSet::from_verified_ascending(children));
+            return;
         } else {
             match PSet::from_ascending(children) {
                 Ok(set) => {

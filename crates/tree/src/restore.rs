@@ -216,12 +216,13 @@ impl TreeBuilder {
         }
     }
 
-    /// Gives the open parent the children that arrived for it.
+    /// Gives the open parent the children that arrived for it. While every path so far came
+    /// after the one before, so did these children's names (they share the parent's prefix).
     fn close_parent(&mut self) {
         if let Some((at, arrived)) = self.open.take() {
             Arc::make_mut(&mut self.nodes[at].1)
                 .children
-                .extend(arrived);
+                .extend(arrived, self.ascending);
         }
     }
 
@@ -249,17 +250,8 @@ impl TreeBuilder {
         if !self.ascending {
             nodes.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
         }
-        self.tree.nodes = match PMap::from_ascending(nodes) {
-            Ok(map) => map,
-            // Sorted and free of duplicates by construction; one by one, should that ever fail.
-            Err(entries) => {
-                let mut map = PMap::new();
-                for (path, node) in entries {
-                    map.insert(path, node);
-                }
-                map
-            }
-        };
+        // Ascending either way, and `check_new` refused every duplicate as it arrived.
+        self.tree.nodes = PMap::from_verified_ascending(nodes.into_iter());
         if !self.tree.nodes.contains_key(ROOT) {
             return Err(RestoreError::MissingRoot);
         }
