@@ -181,16 +181,21 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         (consensus, (apply_task, applied_zxid))
     } else {
         // The log is verified on a thread of its own while the snapshot loads: neither needs
-        // the other until replay.
+        // the other until replay, and segments the snapshot covers are left unverified.
+        let (snapshot_store, latest) = snapshots::find_latest(&config)?;
+        let covered_through = latest.as_ref().map(|latest| latest.index);
         let (loaded, opened) = std::thread::scope(|scope| {
-            let log = scope.spawn(|| persistence::open_log(&config));
-            let loaded = snapshots::load_latest(&config, tree_config.clone());
+            let log = scope.spawn(|| persistence::open_log(&config, covered_through));
+            let loaded = latest
+                .as_ref()
+                .map(|latest| snapshots::load(&snapshot_store, latest, tree_config.clone()))
+                .transpose();
             let opened = log
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (loaded, opened)
         });
-        let (snapshot_store, snapshot) = loaded?;
+        let snapshot = loaded?;
         let base = snapshot.unwrap_or_else(|| DataTree::with_config(tree_config));
         let snapshot_zxid = base.last_zxid();
         let recovered = persistence::recover(&config, opened?, base)?;

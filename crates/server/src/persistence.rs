@@ -48,14 +48,20 @@ pub struct OpenedLog {
     recovery: Recovery,
 }
 
-/// Opens and verifies the log. Independent of the snapshot, so it can run while that loads.
-pub fn open_log(config: &ServerConfig) -> Result<OpenedLog, PersistenceError> {
+/// Opens and verifies the log, but for the segments holding only records at or below
+/// `covered_through` (the index of the snapshot being loaded), which are verified only if read.
+/// Needs no more of the snapshot than its index, so it can run while that loads.
+pub fn open_log(
+    config: &ServerConfig,
+    covered_through: Option<u64>,
+) -> Result<OpenedLog, PersistenceError> {
     let dir = wal_dir(config);
-    let (wal, recovery) = Wal::open(
-        &dir,
-        WalOptions::with_layout(config.log_layout(), storage::fs::std_fs()),
-    )
-    .map_err(|source| PersistenceError::Wal { dir, source })?;
+    let options = WalOptions {
+        covered_through,
+        ..WalOptions::with_layout(config.log_layout(), storage::fs::std_fs())
+    };
+    let (wal, recovery) =
+        Wal::open(&dir, options).map_err(|source| PersistenceError::Wal { dir, source })?;
     if let Some(torn) = &recovery.torn_tail {
         tracing::warn!(
             "write-ahead log: cut a torn write at its end ({torn:?}); it was never acknowledged"

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
-use storage::{SnapshotReader, SnapshotStore, SnapshotWriter};
+use storage::{SnapshotInfo, SnapshotReader, SnapshotStore, SnapshotWriter};
 use tree::snapshot::{read_snapshot, write_snapshot, SnapshotError, SnapshotHead, SnapshotNode};
 use tree::{DataTree, TreeConfig};
 
@@ -36,25 +36,35 @@ pub fn snapshot_dir(config: &ServerConfig) -> PathBuf {
     config.data_dir.join("snapshots")
 }
 
-/// Opens the snapshot store and loads the newest snapshot, if there is one.
-pub fn load_latest(
+/// Opens the snapshot store and finds the newest snapshot, if there is one.
+pub fn find_latest(
     config: &ServerConfig,
-    tree_config: TreeConfig,
-) -> Result<(SnapshotStore, Option<DataTree>), LoadError> {
+) -> Result<(SnapshotStore, Option<SnapshotInfo>), LoadError> {
     let dir = snapshot_dir(config);
     let store_error = |source| LoadError::Store {
         dir: dir.clone(),
         source,
     };
     let store = SnapshotStore::open(storage::fs::std_fs(), &dir).map_err(store_error)?;
-    let Some(latest) = store.latest().map_err(store_error)? else {
-        return Ok((store, None));
+    let latest = store.latest().map_err(store_error)?;
+    Ok((store, latest))
+}
+
+/// Loads the snapshot `latest` of `store`.
+pub fn load(
+    store: &SnapshotStore,
+    latest: &SnapshotInfo,
+    tree_config: TreeConfig,
+) -> Result<DataTree, LoadError> {
+    let store_error = |source| LoadError::Store {
+        dir: store.dir().to_owned(),
+        source,
     };
     let content_error = |source| LoadError::Content {
         path: latest.path.clone(),
         source,
     };
-    let reader = store.reader(&latest).map_err(store_error)?;
+    let reader = store.reader(latest).map_err(store_error)?;
     let tree = crate::read_ahead::with_read_ahead(ChunkReader(reader), |input| {
         read_whole_tree(input, tree_config)
     })
@@ -64,7 +74,7 @@ pub fn load_latest(
         latest.path.display(),
         tree.last_zxid()
     );
-    Ok((store, Some(tree)))
+    Ok(tree)
 }
 
 /// Reads a tree written by `write_snapshot` from `input` and checks nothing follows it; reading

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use common::*;
 use proptest::prelude::*;
 use storage::fs::MemFs;
-use storage::wal::Wal;
+use storage::wal::{Wal, WalOptions};
 use storage::{Corruption, Error};
 
 /// Writes records `1..=last` synced, closes the log, returns the last segment's path and the
@@ -213,7 +213,7 @@ fn a_sector_of_the_unsynced_last_write_that_never_landed_cuts_the_log_there() {
     let seg = wal.segments().pop().unwrap();
     drop(wal);
     let offsets = frame_offsets(seg.first_index, 60);
-    let (write_start, write_end) = (offsets[20], seg.bytes);
+    let (write_start, write_end) = (offsets[20], seg.bytes.unwrap());
     let frame_ends: Vec<u64> = offsets.iter().skip(1).copied().chain([write_end]).collect();
     assert!(write_end - write_start > 4 * 512);
     let pristine = std::fs::read(&seg.path).unwrap();
@@ -372,4 +372,82 @@ proptest! {
         }
         let _ = open_bytes(&bytes);
     }
+}
+
+/// Segments a snapshot covers are not scanned at open, but reads still verify them, and
+/// everything after the snapshot is scanned (and repaired) as always.
+#[test]
+fn segments_behind_a_snapshot_are_verified_when_read() {
+    let dir = tempfile::tempdir().unwrap();
+    written_log(dir.path(), 300, 500);
+    let (wal, full) = Wal::open(dir.path(), options(500)).unwrap();
+    let scanned = wal.segments();
+    drop(wal);
+    let covered = |through: u64| WalOptions {
+        covered_through: Some(through),
+        ..options(500)
+    };
+
+    let (wal, rec) = Wal::open(dir.path(), covered(200)).unwrap();
+    assert_eq!(rec, full, "the same log, whether scanned or not");
+    let segments = wal.segments();
+    for (seg, was) in segments.iter().zip(&scanned) {
+        assert_eq!(
+            (seg.first_index, seg.records),
+            (was.first_index, was.records)
+        );
+        // Skipped exactly when the next segment starts at or below 201.
+        let behind = seg.first_index + seg.records <= 201;
+        assert_eq!(
+            seg.bytes.is_none(),
+            behind,
+            "segment at {}",
+            seg.first_index
+        );
+    }
+    assert!(segments.iter().filter(|s| s.bytes.is_none()).count() >= 3);
+    assert_holds(&wal, 1, 300);
+    assert_eq!(wal.segments(), scanned, "reading them scanned them");
+    drop(wal);
+
+    // Damage behind the snapshot: open does not see it, a read does; without the snapshot, open
+    // refuses the log as before.
+    let victim = &scanned[1];
+    let pristine = std::fs::read(&victim.path).unwrap();
+    let mut bytes = pristine.clone();
+    bytes[frame_offsets(victim.first_index, victim.first_index)[0] as usize + 20] ^= 1;
+    std::fs::write(&victim.path, &bytes).unwrap();
+    let (wal, _) = Wal::open(dir.path(), covered(200)).unwrap();
+    let mut read = wal.entries(1).unwrap();
+    let err = read
+        .find_map(|r| r.err())
+        .expect("the damaged record is reported");
+    assert!(
+        matches!(err, Error::Corrupt { ref path, .. } if *path == victim.path),
+        "{err}"
+    );
+    assert!(wal
+        .read_range(victim.first_index, victim.first_index + 1)
+        .is_err());
+    drop(wal);
+    let (path, _, _) = expect_corrupt(Wal::open(dir.path(), options(500)));
+    assert_eq!(path, victim.path);
+
+    // A segment whose neighbours' names promise more records than it holds.
+    std::fs::write(&victim.path, &pristine).unwrap();
+    std::fs::remove_file(&scanned[2].path).unwrap();
+    let (wal, _) = Wal::open(dir.path(), covered(200)).unwrap();
+    let err = wal
+        .read_range(victim.first_index, victim.first_index + 1)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Corrupt {
+                reason: Corruption::IndexGap { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
 }

@@ -94,7 +94,8 @@ pub fn inspect_log(
     let bytes = segments
         .iter()
         .filter(|s| s.first_index <= hi && s.first_index + s.records > lo)
-        .map(|s| s.bytes)
+        // Opened without `covered_through`, so every segment was scanned and has its size.
+        .filter_map(|s| s.bytes)
         .sum();
     ctx.progress.phase("reading log", bytes, true);
     let mut shown = 0u64;

@@ -2,13 +2,14 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::error::{Corruption, Error, IoContext, Result};
 use crate::fs::{parent_dir, OpenMode};
 
 use super::format::parse_segment_name;
-use super::scan::{scan_segment, Tail};
-use super::{Recovery, Segment, TornTail, Wal, WalOptions};
+use super::scan::{check_header, scan_segment, Tail};
+use super::{Frames, Recovery, Segment, TornTail, Wal, WalOptions};
 
 pub(super) fn open(dir: &Path, options: WalOptions) -> Result<(Wal, Recovery)> {
     options.validate()?;
@@ -45,9 +46,32 @@ pub(super) fn open(dir: &Path, options: WalOptions) -> Result<(Wal, Recovery)> {
 
     let mut segments: Vec<Segment> = Vec::with_capacity(found.len());
     let count = found.len();
+    let next_names: Vec<Option<u64>> = (0..count)
+        .map(|n| found.get(n + 1).map(|(index, _)| *index))
+        .collect();
     for (n, (name_index, path)) in found.into_iter().enumerate() {
         let is_last = n + 1 == count;
         let file = fs.open(&path, OpenMode::ReadWrite).ctx("open", &path)?;
+        // Every record here is at or below the snapshot: verified later, if ever read.
+        let covered = match (next_names[n], options.covered_through) {
+            (Some(next), Some(through)) => next > name_index && next - 1 <= through,
+            _ => false,
+        };
+        if covered
+            && segments
+                .last()
+                .is_none_or(|prev| prev.next_index() == name_index)
+        {
+            check_header(file.as_ref(), &path, name_index)?;
+            segments.push(Segment {
+                first_index: name_index,
+                path,
+                file,
+                unscanned_records: next_names[n].map_or(0, |next| next - name_index),
+                frames: OnceLock::new(),
+            });
+            continue;
+        }
         let scanned = scan_segment(file.as_ref(), &path, name_index, is_last)?;
         if let Some(prev) = segments.last() {
             let expected = prev.next_index();
@@ -99,8 +123,11 @@ pub(super) fn open(dir: &Path, options: WalOptions) -> Result<(Wal, Recovery)> {
             first_index: scanned.first_index,
             path,
             file,
-            offsets: scanned.offsets,
-            data_end: scanned.data_end,
+            unscanned_records: 0,
+            frames: OnceLock::from(Frames {
+                offsets: scanned.offsets,
+                data_end: scanned.data_end,
+            }),
         });
     }
 

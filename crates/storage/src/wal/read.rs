@@ -78,7 +78,7 @@ fn read_records(seg: &Segment, i: usize, j: usize, out: &mut Vec<Record>) -> Res
     if i >= j {
         return Ok(());
     }
-    let (start, end) = seg.span(i, j);
+    let (start, end) = seg.span(i, j)?;
     let mut buf = vec![0u8; (end - start) as usize];
     read_exact_at(seg.file.as_ref(), &mut buf, start).ctx("read", &seg.path)?;
     let mut at = 0usize;
@@ -125,10 +125,11 @@ impl Entries<'_> {
     fn refill(&mut self) -> Result<()> {
         let (seg, i) = self.wal.locate(self.next);
         let last = (self.end - seg.first_index).min(seg.records()) as usize;
-        let start = seg.offsets[i];
+        let offsets = &seg.frames()?.offsets;
+        let start = offsets[i];
         // At least one record, then as many as fit in the batch.
         let mut j = i + 1;
-        while j < last && seg.offsets[j] - start < BATCH_BYTES {
+        while j < last && offsets[j] - start < BATCH_BYTES {
             j += 1;
         }
         let mut out = Vec::with_capacity(j - i);

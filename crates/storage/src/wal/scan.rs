@@ -96,14 +96,9 @@ impl<'a> Window<'a> {
     }
 }
 
-/// Scans the segment in `file`, whose name carries `name_index`. With `is_last`, a torn final write
-/// is reported as [`Tail::Torn`]; anywhere else every bad frame is an error.
-pub(crate) fn scan_segment(
-    file: &dyn StorageFile,
-    path: &Path,
-    name_index: u64,
-    is_last: bool,
-) -> Result<Scanned> {
+/// Checks the header of the segment in `file`, whose name carries `name_index`; returns the
+/// file's length.
+pub(crate) fn check_header(file: &dyn StorageFile, path: &Path, name_index: u64) -> Result<u64> {
     let corrupt = |offset: u64, reason: Corruption| Error::Corrupt {
         path: path.to_path_buf(),
         offset,
@@ -125,7 +120,24 @@ pub(crate) fn scan_segment(
             },
         ));
     }
+    Ok(file_len)
+}
 
+/// Scans the segment in `file`, whose name carries `name_index`. With `is_last`, a torn final write
+/// is reported as [`Tail::Torn`]; anywhere else every bad frame is an error.
+pub(crate) fn scan_segment(
+    file: &dyn StorageFile,
+    path: &Path,
+    name_index: u64,
+    is_last: bool,
+) -> Result<Scanned> {
+    let corrupt = |offset: u64, reason: Corruption| Error::Corrupt {
+        path: path.to_path_buf(),
+        offset,
+        reason,
+    };
+    let file_len = check_header(file, path, name_index)?;
+    let first_index = name_index;
     let mut w = Window {
         file,
         path,

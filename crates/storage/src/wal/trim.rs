@@ -146,14 +146,15 @@ impl Wal {
             return Ok(());
         };
         let keep = (keep_below.saturating_sub(seg.first_index)) as usize;
-        if keep < seg.offsets.len() {
-            let cut = seg.offsets[keep];
+        if keep < seg.frames()?.offsets.len() {
+            let cut = seg.frames()?.offsets[keep];
             seg.file.set_len(cut).ctx("truncate", &seg.path)?;
             // A full fsync: the new length is metadata, and the records kept before the cut may
             // not have been synced yet either.
             seg.file.sync_all().ctx("fsync", &seg.path)?;
-            seg.offsets.truncate(keep);
-            seg.data_end = cut;
+            let frames = seg.frames_mut()?;
+            frames.offsets.truncate(keep);
+            frames.data_end = cut;
             tracing::info!(path = %seg.path.display(), keep_below, "truncated log");
         }
         self.dirty = false;
@@ -175,7 +176,7 @@ impl Wal {
         if index < last.next_index() {
             return self.guarded(|wal| wal.remove_oldest_below(index));
         }
-        let reuse_last = last.offsets.is_empty() && last.first_index == index;
+        let reuse_last = last.records() == 0 && last.first_index == index;
         self.guarded(|wal| {
             if !reuse_last {
                 // Like a rollover, the current last segment is synced before another follows it:

@@ -7,7 +7,8 @@ use super::format::{
     encode_record, encode_segment_header, frame_len, segment_name, temp_segment_name,
     MAX_RECORD_LEN, SEGMENT_HEADER_LEN,
 };
-use super::{Segment, Wal};
+use super::{Frames, Segment, Wal};
+use std::sync::OnceLock;
 
 impl Wal {
     /// Appends a batch of `(index, payload)` records. Indexes must continue the log without gaps
@@ -74,14 +75,14 @@ impl Wal {
         let mut offsets = Vec::with_capacity(records.len());
         for &(index, payload) in records {
             let seg = self.active();
-            let at = seg.data_end + buf.len() as u64;
-            let holds_records = !seg.offsets.is_empty() || !offsets.is_empty();
+            let at = seg.frames()?.data_end + buf.len() as u64;
+            let holds_records = seg.records() > 0 || !offsets.is_empty();
             if holds_records && at + frame_len(payload.len()) > self.segment_size {
                 self.flush(&buf, &mut offsets)?;
                 buf.clear();
                 self.roll_over(index)?;
             }
-            offsets.push(self.active().data_end + buf.len() as u64);
+            offsets.push(self.active().frames()?.data_end + buf.len() as u64);
             encode_record(&mut buf, index, payload);
         }
         let result = self.flush(&buf, &mut offsets);
@@ -99,9 +100,11 @@ impl Wal {
     fn flush(&mut self, buf: &[u8], offsets: &mut Vec<u64>) -> Result<()> {
         let last = self.segments.len() - 1;
         let seg = &mut self.segments[last];
-        write_all_at(seg.file.as_ref(), buf, seg.data_end).ctx("write", &seg.path)?;
-        seg.data_end += buf.len() as u64;
-        seg.offsets.append(offsets);
+        let end = seg.frames()?.data_end;
+        write_all_at(seg.file.as_ref(), buf, end).ctx("write", &seg.path)?;
+        let frames = seg.frames_mut()?;
+        frames.data_end += buf.len() as u64;
+        frames.offsets.append(offsets);
         Ok(())
     }
 
@@ -136,8 +139,11 @@ impl Wal {
             first_index,
             path,
             file,
-            offsets: Vec::new(),
-            data_end: SEGMENT_HEADER_LEN,
+            unscanned_records: 0,
+            frames: OnceLock::from(Frames {
+                offsets: Vec::new(),
+                data_end: SEGMENT_HEADER_LEN,
+            }),
         });
         Ok(())
     }

@@ -36,6 +36,7 @@ pub fn mem_options(fs: &MemFs, segment_size: u64) -> WalOptions {
         segment_size,
         preallocate: false,
         fs: Arc::new(fs.clone()) as Arc<dyn FileSystem>,
+        covered_through: None,
     }
 }
 
