@@ -72,11 +72,10 @@ impl SnapshotWriter {
             pos: HEADER_LEN,
             crc: 0,
         };
-        let mut encoder =
+        // No zstd content checksum: the trailer's CRC32C covers the same uncompressed bytes, and
+        // zstd's XXH64 over them cost 2% of the server's CPU under 64x32 1 KB creates.
+        let encoder =
             zstd::stream::write::Encoder::new(sink, level).ctx("start compression", &tmp)?;
-        encoder
-            .include_checksum(true)
-            .ctx("start compression", &tmp)?;
         Ok(SnapshotWriter {
             encoder: Some(encoder),
             fs,
