@@ -200,6 +200,23 @@ struct Segment {
 }
 
 impl Segment {
+    /// A segment whose records were scanned (or that is new and empty).
+    fn scanned(
+        first_index: u64,
+        path: PathBuf,
+        file: Box<dyn StorageFile>,
+        offsets: Vec<u64>,
+        data_end: u64,
+    ) -> Segment {
+        Segment {
+            first_index,
+            path,
+            file,
+            unscanned_records: 0,
+            frames: OnceLock::from(Frames { offsets, data_end }),
+        }
+    }
+
     fn records(&self) -> u64 {
         self.frames
             .get()

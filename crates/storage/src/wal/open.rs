@@ -9,7 +9,7 @@ use crate::fs::{parent_dir, OpenMode};
 
 use super::format::parse_segment_name;
 use super::scan::{check_header, scan_segment, Tail};
-use super::{Frames, Recovery, Segment, TornTail, Wal, WalOptions};
+use super::{Recovery, Segment, TornTail, Wal, WalOptions};
 
 pub(super) fn open(dir: &Path, options: WalOptions) -> Result<(Wal, Recovery)> {
     options.validate()?;
@@ -119,16 +119,13 @@ pub(super) fn open(dir: &Path, options: WalOptions) -> Result<(Wal, Recovery)> {
                 reason,
             });
         }
-        segments.push(Segment {
-            first_index: scanned.first_index,
+        segments.push(Segment::scanned(
+            scanned.first_index,
             path,
             file,
-            unscanned_records: 0,
-            frames: OnceLock::from(Frames {
-                offsets: scanned.offsets,
-                data_end: scanned.data_end,
-            }),
-        });
+            scanned.offsets,
+            scanned.data_end,
+        ));
     }
 
     let wal = Wal {

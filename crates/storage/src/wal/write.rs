@@ -7,8 +7,7 @@ use super::format::{
     encode_record, encode_segment_header, frame_len, segment_name, temp_segment_name,
     MAX_RECORD_LEN, SEGMENT_HEADER_LEN,
 };
-use super::{Frames, Segment, Wal};
-use std::sync::OnceLock;
+use super::{Segment, Wal};
 
 impl Wal {
     /// Appends a batch of `(index, payload)` records. Indexes must continue the log without gaps
@@ -135,16 +134,13 @@ impl Wal {
         self.fs
             .sync_dir(&self.dir)
             .ctx("fsync directory", &self.dir)?;
-        self.segments.push(Segment {
+        self.segments.push(Segment::scanned(
             first_index,
             path,
             file,
-            unscanned_records: 0,
-            frames: OnceLock::from(Frames {
-                offsets: Vec::new(),
-                data_end: SEGMENT_HEADER_LEN,
-            }),
-        });
+            Vec::new(),
+            SEGMENT_HEADER_LEN,
+        ));
         Ok(())
     }
 }
