@@ -156,6 +156,17 @@ fn snapshot_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     files
 }
 
+/// The hex indexes in the names `<prefix><index>` of `dir`'s files (not `.tmp` ones), sorted.
+fn indexes_named(dir: &std::path::Path, prefix: &str) -> Vec<u64> {
+    let mut indexes: Vec<u64> = std::fs::read_dir(dir)
+        .expect("the directory exists")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|name| u64::from_str_radix(name.strip_prefix(prefix)?, 16).ok())
+        .collect();
+    indexes.sort();
+    indexes
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_loads_the_latest_snapshot_plus_the_log_after_it() {
     // 16 KiB log segments: the restart finds some wholly behind the snapshot (left unverified)
@@ -188,6 +199,14 @@ async fn restart_loads_the_latest_snapshot_plus_the_log_after_it() {
     assert!(files.len() <= 3, "old snapshots are purged: {files:?}");
     drop(c);
     server.shutdown();
+    // The restart below meets at least one segment wholly behind the newest snapshot.
+    let newest = indexes_named(&dir.path().join("snapshots"), "snapshot.");
+    let segments = indexes_named(&dir.path().join("wal"), "log.");
+    let snapshot = *newest.last().expect("a snapshot");
+    assert!(
+        segments.windows(2).any(|w| w[1] <= snapshot + 1),
+        "no log segment behind snapshot {snapshot:#x}: {segments:x?}"
+    );
 
     let server = start_in(dir.path(), cfg).await;
     let mut c = RawClient::connect(server.local_addr).await;

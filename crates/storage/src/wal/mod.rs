@@ -73,8 +73,8 @@ pub struct WalOptions {
     pub fs: SharedFs,
     /// The index of a snapshot the caller restarts from, if any. Segments holding only records
     /// at or below it (as the next segment's name shows) are not scanned by `open`: their records
-    /// are verified when a read first reaches them. Restarting with a million znodes spent a
-    /// quarter of its time verifying log segments that the snapshot made unneeded.
+    /// are verified when a read first reaches them. With four 64 MiB segments behind a 1M-znode
+    /// snapshot, verifying them at open held a restart up by about 25 ms (0.366 against 0.341 s).
     pub covered_through: Option<u64>,
 }
 

@@ -52,22 +52,22 @@ pub(super) fn open(dir: &Path, options: WalOptions) -> Result<(Wal, Recovery)> {
     for (n, (name_index, path)) in found.into_iter().enumerate() {
         let is_last = n + 1 == count;
         let file = fs.open(&path, OpenMode::ReadWrite).ctx("open", &path)?;
-        // Every record here is at or below the snapshot: verified later, if ever read.
-        let covered = match (next_names[n], options.covered_through) {
-            (Some(next), Some(through)) => next > name_index && next - 1 <= through,
-            _ => false,
+        // Every record here is at or below the snapshot (names are sorted and distinct, so
+        // `next > name_index`): verified later, if ever read.
+        let covered_until = match (next_names[n], options.covered_through) {
+            (Some(next), Some(through)) if next - 1 <= through => Some(next),
+            _ => None,
         };
-        if covered
-            && segments
-                .last()
-                .is_none_or(|prev| prev.next_index() == name_index)
-        {
+        let follows = segments
+            .last()
+            .is_none_or(|prev| prev.next_index() == name_index);
+        if let (Some(next), true) = (covered_until, follows) {
             check_header(file.as_ref(), &path, name_index)?;
             segments.push(Segment {
                 first_index: name_index,
                 path,
                 file,
-                unscanned_records: next_names[n].map_or(0, |next| next - name_index),
+                unscanned_records: next - name_index,
                 frames: OnceLock::new(),
             });
             continue;

@@ -146,8 +146,7 @@ impl Wal {
             return Ok(());
         };
         let keep = (keep_below.saturating_sub(seg.first_index)) as usize;
-        if keep < seg.frames()?.offsets.len() {
-            let cut = seg.frames()?.offsets[keep];
+        if let Some(cut) = seg.frames()?.offsets.get(keep).copied() {
             seg.file.set_len(cut).ctx("truncate", &seg.path)?;
             // A full fsync: the new length is metadata, and the records kept before the cut may
             // not have been synced yet either.
